@@ -1,0 +1,46 @@
+# lossbook: two commands do all the set-up on a fresh machine with Python 3.11 and make.
+#   make book   executes every chapter and builds the site into _build/html
+#   make test   runs the whole test suite (library, notebooks, grading round trip, book build)
+# The exact versions of everything live in requirements.txt (the one place with pins).
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: help venv book test test-fast exercises bench clean
+
+help:
+	@echo "make book       build the book into _build/html (executes every page)"
+	@echo "make test       run the whole test suite"
+	@echo "make test-fast  library tests only (seconds)"
+	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make clean      remove build outputs (keeps .venv)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" lossbook tests
+
+exercises: $(STAMP)
+	$(BIN)/python tools/sync_setup_cells.py
+	$(BIN)/python tools/generate_exercises.py
+
+clean:
+	rm -rf _build gradebook.db .pytest_cache

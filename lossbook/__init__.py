@@ -1,0 +1,43 @@
+"""lossbook: the loss functions of the lossbook course, written once for NumPy and torch.
+
+Every public function is available as ``lossbook.<name>``. Functions take NumPy arrays or
+torch tensors (CPU or CUDA) and return the same kind; with tensors they are differentiable by
+autograd. ``import lossbook`` does not import torch.
+"""
+
+from lossbook import datasets
+from lossbook._reduction import reduce
+from lossbook.regression import (
+    huber,
+    huber_grad,
+    log_cosh,
+    log_cosh_grad,
+    mae,
+    mae_grad,
+    mse,
+    mse_grad,
+    quantile,
+    quantile_grad,
+    smooth_l1,
+    smooth_l1_grad,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "datasets",
+    "reduce",
+    # regression
+    "mse",
+    "mse_grad",
+    "mae",
+    "mae_grad",
+    "huber",
+    "huber_grad",
+    "smooth_l1",
+    "smooth_l1_grad",
+    "log_cosh",
+    "log_cosh_grad",
+    "quantile",
+    "quantile_grad",
+]

@@ -1,0 +1,160 @@
+"""Seeded, download-free data sets for the chapters and the exercises.
+
+Every generator takes an explicit ``seed`` and returns plain NumPy arrays in a named tuple,
+so the same call gives the same numbers on a laptop, on Colab and in CI.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from lossbook._validation import check_open_interval, check_positive
+
+__all__ = [
+    "LineData",
+    "PriceData",
+    "make_line_with_outliers",
+    "make_heteroscedastic",
+    "make_prices",
+    "make_two_blobs",
+]
+
+
+class LineData(NamedTuple):
+    """Points around a straight line ``y = slope * x + intercept``."""
+
+    x: np.ndarray  # shape (n,)
+    y: np.ndarray  # shape (n,)
+    slope: float
+    intercept: float
+    is_outlier: np.ndarray  # shape (n,), bool
+
+
+class PriceData(NamedTuple):
+    """Items whose prices span several orders of magnitude."""
+
+    features: np.ndarray  # shape (n, 2): log10(list price), a noisy demand signal
+    price: np.ndarray  # shape (n,): the true price in dollars
+    category: np.ndarray  # shape (n,): 0 = everyday item (~$10-$300), 1 = premium (~$1k-$10k)
+
+
+def _check_n(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2; got {n!r}")
+    return int(n)
+
+
+def make_line_with_outliers(
+    n: int = 100,
+    *,
+    slope: float = 2.0,
+    intercept: float = 1.0,
+    noise: float = 0.5,
+    outlier_fraction: float = 0.1,
+    outlier_shift: float = 15.0,
+    seed: int = 0,
+) -> LineData:
+    """Noisy points on a line, a fraction of them pushed far *above* it.
+
+    The outliers all move in one direction, as corrupted labels often do (a unit error, a
+    sensor stuck high), which is the case where the mean-seeking MSE fit is dragged away and
+    robust losses are not.
+
+    Example:
+        >>> from lossbook.datasets import make_line_with_outliers
+        >>> data = make_line_with_outliers(50, outlier_fraction=0.2, seed=1)
+        >>> data.x.shape, int(data.is_outlier.sum())
+        ((50,), 10)
+    """
+    n = _check_n(n)
+    noise = check_positive("noise", noise)
+    if not 0.0 <= outlier_fraction < 1.0:
+        raise ValueError(f"outlier_fraction must be in [0, 1); got {outlier_fraction!r}")
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-3.0, 3.0, size=n))
+    y = slope * x + intercept + rng.normal(0.0, noise, size=n)
+    is_outlier = np.zeros(n, dtype=bool)
+    k = int(round(outlier_fraction * n))
+    if k:
+        # Outliers sit on the right-hand side, where they have leverage on the slope.
+        candidates = np.flatnonzero(x > 0)
+        idx = rng.choice(candidates, size=min(k, candidates.size), replace=False)
+        is_outlier[idx] = True
+        y[idx] += outlier_shift * rng.uniform(0.7, 1.3, size=idx.size)
+    return LineData(x, y, float(slope), float(intercept), is_outlier)
+
+
+def make_heteroscedastic(n: int = 500, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` in [0, 10] and ``y = 0.5 x + 2 + noise`` whose spread grows with ``x``.
+
+    The noise is skewed (a Gumbel draw scaled by ``0.2 + 0.3 x``), so the conditional mean,
+    median and quantiles are all different straight lines: a good test for quantile loss.
+
+    Example:
+        >>> from lossbook.datasets import make_heteroscedastic
+        >>> x, y = make_heteroscedastic(10, seed=0)
+        >>> x.shape == y.shape == (10,)
+        True
+    """
+    n = _check_n(n)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 10.0, size=n)
+    y = 0.5 * x + 2.0 + (0.2 + 0.3 * x) * rng.gumbel(0.0, 1.0, size=n)
+    return x, y
+
+
+def true_quantile_heteroscedastic(x: np.ndarray, q: float) -> np.ndarray:
+    """The exact ``q``-quantile of ``y`` given ``x`` for :func:`make_heteroscedastic`.
+
+    A Gumbel(0, 1) variable has quantile :math:`-\\log(-\\log q)`.
+    """
+    q = check_open_interval("q", q, 0.0, 1.0)
+    return 0.5 * x + 2.0 + (0.2 + 0.3 * x) * (-np.log(-np.log(q)))
+
+
+def make_prices(n: int = 400, *, seed: int = 0) -> PriceData:
+    """Prices from about $10 to $10,000 with a noise that is *relative* (about 10%).
+
+    Half the items are everyday goods, half are premium. Because the noise is proportional to
+    the price, a squared error in dollars is dominated by the expensive items.
+
+    Example:
+        >>> from lossbook.datasets import make_prices
+        >>> d = make_prices(100, seed=0)
+        >>> bool(d.price.min() > 5 and d.price.max() < 20_000)
+        True
+    """
+    n = _check_n(n)
+    rng = np.random.default_rng(seed)
+    category = (np.arange(n) % 2).astype(np.int64)
+    rng.shuffle(category)
+    log_list = np.where(
+        category == 1, rng.uniform(3.0, 4.0, size=n), rng.uniform(1.0, 2.5, size=n)
+    )
+    demand = rng.normal(0.0, 1.0, size=n)
+    # True price: list price moved by demand, times a 10% multiplicative noise.
+    price = 10.0**log_list * np.exp(0.1 * demand + 0.1 * rng.normal(0.0, 1.0, size=n))
+    features = np.column_stack([log_list, demand])
+    return PriceData(features, price, category)
+
+
+def make_two_blobs(
+    n: int = 200, *, separation: float = 2.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-D binary classification problem: ``x`` ~ N(-s/2, 1) for class 0, N(+s/2, 1) for 1.
+
+    Returns ``x`` of shape (n,) and integer labels of shape (n,), half of each class.
+
+    Example:
+        >>> from lossbook.datasets import make_two_blobs
+        >>> x, y = make_two_blobs(6, seed=0)
+        >>> y.tolist()
+        [0, 0, 0, 1, 1, 1]
+    """
+    n = _check_n(n)
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) >= n // 2).astype(np.int64)
+    x = rng.normal(0.0, 1.0, size=n) + separation * (y - 0.5)
+    return x, y
