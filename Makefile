@@ -8,6 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: help venv book test test-fast exercises bench clean
 

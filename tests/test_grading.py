@@ -1,0 +1,120 @@
+"""The whole grading round trip with the real nbgrader commands, for every assignment.
+
+In a temporary copy of the course: generate the release, check it leaks nothing and equals
+the committed exercises/, submit three students (all answers right, nothing answered, some
+answered), autograde, check every score, generate feedback and export the grades.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from nbgrader_helpers import (ROOT, assignments, fill_in, make_course_copy, nbgrader,
+                              solution_sources)
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]
+
+# Students who answer only some parts, with the score each graded cell must then get.
+PARTIAL = {
+    "01-regression": (
+        ["huber_loss", "log_cosh_stable", "coverage"],
+        {"test_huber_loss": 3, "test_huber_gradient": 0, "test_log_cosh_stable": 4,
+         "test_fit_line": 0, "test_coverage": 2, "test_prediction_interval": 0,
+         "test_relative_mse": 0},
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=assignments())
+def graded(request, tmp_path_factory):
+    """A course copy where one assignment has been released, submitted and autograded."""
+    name = request.param
+    course = make_course_copy(tmp_path_factory.mktemp(f"course-{name}"))
+    nbgrader(course, "generate_assignment", name, "--force")
+    release = sorted((course / "exercises" / name).glob("*.ipynb"))
+    source = {p.name: p for p in (course / "solutions" / name).glob("*.ipynb")}
+    for nb in release:
+        answers = solution_sources(source[nb.name])
+        fill_in(nb, answers, course / "submitted" / "perfect" / name / nb.name)
+        fill_in(nb, {}, course / "submitted" / "blank" / name / nb.name)
+        if name in PARTIAL:
+            keep = {k: v for k, v in answers.items() if k in PARTIAL[name][0]}
+            fill_in(nb, keep, course / "submitted" / "partial" / name / nb.name)
+    nbgrader(course, "autograde", name, "--force")
+    return name, course
+
+
+def _scores(course: Path, name: str, student: str) -> tuple[float, float, dict[str, float]]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(name, student)
+        per_cell = {g.name: g.score for nb in sub.notebooks for g in nb.grades}
+        return sub.score, sub.max_score, per_cell
+
+
+def test_exercises_equal_a_fresh_generate_assignment(graded):
+    name, course = graded
+    fresh = sorted(p.name for p in (course / "exercises" / name).iterdir())
+    committed = sorted(p.name for p in (ROOT / "exercises" / name).iterdir())
+    assert fresh == committed, "run `make exercises` and commit exercises/"
+    for nb_name in fresh:
+        a = nbformat.read(course / "exercises" / name / nb_name, as_version=4)
+        b = nbformat.read(ROOT / "exercises" / name / nb_name, as_version=4)
+        assert a == b, f"exercises/{name}/{nb_name} is stale: run `make exercises`"
+
+
+def test_release_leaks_no_solution_and_no_hidden_test(graded):
+    name, course = graded
+    for src in (course / "solutions" / name).glob("*.ipynb"):
+        release = nbformat.read(course / "exercises" / name / src.name, as_version=4)
+        text = "\n".join(c.source for c in release.cells)
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+        assert "raise NotImplementedError()" in text
+        for cell in nbformat.read(src, as_version=4).cells:
+            for block in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END",
+                                    cell.source, flags=re.S):
+                for line in block.splitlines():
+                    # every non-trivial line of a solution or hidden test is gone
+                    if len(line.strip()) > 25:
+                        assert line.strip() not in text, f"leaked into the release: {line!r}"
+        assert not any(c.get("outputs") for c in release.cells if c.cell_type == "code")
+
+
+def test_solutions_get_full_marks(graded):
+    name, course = graded
+    score, max_score, per_cell = _scores(course, name, "perfect")
+    assert max_score >= 20 and score == max_score, per_cell
+
+
+def test_untouched_release_gets_zero(graded):
+    name, course = graded
+    score, max_score, _ = _scores(course, name, "blank")
+    assert max_score > 0 and score == 0
+
+
+def test_partial_answers_get_partial_credit(graded):
+    name, course = graded
+    if name not in PARTIAL:
+        pytest.fail(f"add a partial-credit expectation for {name} to PARTIAL")
+    _, _, per_cell = _scores(course, name, "partial")
+    assert per_cell == PARTIAL[name][1]
+
+
+def test_feedback_and_grade_export(graded):
+    name, course = graded
+    nbgrader(course, "generate_feedback", name, "--force")
+    for student in ("perfect", "blank"):
+        pages = list((course / "feedback" / student / name).glob("*.html"))
+        assert pages, f"no feedback for {student}"
+        html = pages[0].read_text()
+        assert "Score:" in html or "score" in html.lower()
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv", newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == name}
+    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"])
+    assert float(rows["blank"]["score"]) == 0.0
