@@ -140,3 +140,21 @@ def test_property_nonnegative_and_reductions_agree(case, knobs, data):
     assert np.all(per >= 0)
     np.testing.assert_allclose(case.fn(x, y, reduction="sum", **knobs), per.sum(), rtol=1e-12)
     np.testing.assert_allclose(case.fn(x, y, reduction="mean", **knobs), per.mean(), rtol=1e-12)
+
+
+# Every torch device this machine has: CI checks the CPU, a GPU machine checks CUDA too.
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case, knobs", CASES)
+def test_value_and_gradient_on_each_device(case, knobs, device):
+    x, y = _data(seed=6)
+    xt = torch.tensor(x, device=device, requires_grad=True)
+    out = case.fn(xt, torch.tensor(y, device=device), **knobs)
+    assert out.device.type == device
+    out.backward()
+    np.testing.assert_allclose(out.item(), case.fn(x, y, **knobs), rtol=1e-10)
+    if case.grad is not None:
+        np.testing.assert_allclose(xt.grad.cpu().numpy(), case.grad(x, y, **knobs), rtol=1e-10,
+                                   atol=1e-15)
