@@ -92,6 +92,7 @@ def plot_descent_2d(
     ax: Any = None,
     title: str = "Gradient descent on a 2-D loss surface",
     labels: tuple[str, str] = ("$w_1$", "$w_2$"),
+    legend_loc: str = "best",
 ) -> Any:
     """Contour plot of ``f(w1, w2)`` with one or more descent paths (arrays of shape (k, 2))."""
     ax = _axes(ax, figsize=(5.0, 4.0))
@@ -102,9 +103,9 @@ def plot_descent_2d(
     for i, (label, path) in enumerate(paths.items()):
         path = np.asarray(path, dtype=float)
         ax.plot(path[:, 0], path[:, 1], ".-", color=f"C{i + 1}", ms=3, lw=1, label=label)
-        ax.plot(path[0, 0], path[0, 1], "ks", ms=5)
+        ax.plot(path[0, 0], path[0, 1], "ks", ms=5, label="start" if i == 0 else None)
     ax.set(title=title, xlabel=labels[0], ylabel=labels[1], xlim=xlim, ylim=ylim)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc=legend_loc)
     return ax
 
 

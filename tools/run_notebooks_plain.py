@@ -17,12 +17,17 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 
 def run(path: Path) -> tuple[bool, str, float]:
     cells = json.loads(path.read_text())["cells"]
     namespace: dict[str, object] = {"__name__": "__main__"}
+    with contextlib.suppress(ImportError):
+        import matplotlib.pyplot as plt
+
+        plt.show = lambda *args, **kwargs: None  # inline figures need no window
     start = time.perf_counter()
     cwd = os.getcwd()
     os.chdir(path.parent)
@@ -32,14 +37,20 @@ def run(path: Path) -> tuple[bool, str, float]:
                 continue
             source = "".join(cell["source"])
             tags = cell.get("metadata", {}).get("tags", [])
-            out = io.StringIO()
+            out, err = io.StringIO(), io.StringIO()
             try:
-                with contextlib.redirect_stdout(out):
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                        warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
                     exec(compile(source, f"{path.name}[{i}]", "exec"), namespace)
             except Exception:
                 if "raises-exception" in tags:
                     continue
                 return False, f"cell {i} failed:\n{traceback.format_exc(limit=3)}", time.perf_counter() - start
+            # The book build and nbgrader treat stderr (warnings included) as a failure.
+            noise = err.getvalue() + "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+            if noise:
+                return False, f"cell {i} wrote to stderr:\n{noise[:2000]}", time.perf_counter() - start
     finally:
         os.chdir(cwd)
         with contextlib.suppress(Exception):

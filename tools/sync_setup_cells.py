@@ -37,7 +37,10 @@ def sync(path: Path, check: bool) -> bool:
     else:
         if not check:
             cell = nbformat.v4.new_code_cell(SETUP)
-            cell.pop("id", None)
+            if (nb.nbformat, nb.nbformat_minor) < (4, 5):
+                cell.pop("id", None)  # cell ids exist from nbformat 4.5 on
+            else:
+                cell["id"] = "lossbook-setup"
             first = nb.cells.index(code[0]) if code else len(nb.cells)
             nb.cells.insert(first, cell)
     if not check:
