@@ -19,6 +19,7 @@ __all__ = [
     "make_heteroscedastic",
     "make_prices",
     "make_two_blobs",
+    "true_quantile_heteroscedastic",
 ]
 
 
@@ -109,6 +110,12 @@ def true_quantile_heteroscedastic(x: np.ndarray, q: float) -> np.ndarray:
     """The exact ``q``-quantile of ``y`` given ``x`` for :func:`make_heteroscedastic`.
 
     A Gumbel(0, 1) variable has quantile :math:`-\\log(-\\log q)`.
+
+    Example:
+        >>> import numpy as np
+        >>> from lossbook.datasets import true_quantile_heteroscedastic
+        >>> true_quantile_heteroscedastic(np.array([0.0]), 0.5).round(4)
+        array([2.0733])
     """
     q = check_open_interval("q", q, 0.0, 1.0)
     return 0.5 * x + 2.0 + (0.2 + 0.3 * x) * (-np.log(-np.log(q)))
