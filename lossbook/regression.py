@@ -80,6 +80,17 @@ def mse(input: Any, target: Any, *, reduction: str = "mean") -> Array:
 def mse_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`mse` with respect to ``input``: :math:`2 r` per element.
 
+    Args:
+        ``input``, ``target`` and ``reduction`` are those of :func:`mse`.
+
+    Returns:
+        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
+        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
+        ``'none'`` (where it is the derivative of each element's own loss).
+
+    Raises:
+        The same errors as :func:`mse`.
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
@@ -130,6 +141,17 @@ def mae(input: Any, target: Any, *, reduction: str = "mean") -> Array:
 
 def mae_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`mae` with respect to ``input``: :math:`\operatorname{sign}(r)`.
+
+    Args:
+        ``input``, ``target`` and ``reduction`` are those of :func:`mae`.
+
+    Returns:
+        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
+        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
+        ``'none'`` (where it is the derivative of each element's own loss).
+
+    Raises:
+        The same errors as :func:`mae`.
 
     Example:
         >>> import numpy as np
@@ -195,6 +217,17 @@ def huber_grad(input: Any, target: Any, *, delta: float = 1.0, reduction: str = 
     r"""Gradient of :func:`huber`: :math:`r` inside :math:`[-\delta, \delta]`, else
     :math:`\delta \operatorname{sign}(r)`, i.e. :math:`r` clipped to :math:`[-\delta, \delta]`.
 
+    Args:
+        ``input``, ``target``, ``delta`` and ``reduction`` are those of :func:`huber`.
+
+    Returns:
+        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
+        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
+        ``'none'`` (where it is the derivative of each element's own loss).
+
+    Raises:
+        The same errors as :func:`huber`.
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
@@ -252,6 +285,17 @@ def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "m
 
 def smooth_l1_grad(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`smooth_l1`: :math:`r / \beta` clipped to :math:`[-1, 1]`.
+
+    Args:
+        ``input``, ``target``, ``beta`` and ``reduction`` are those of :func:`smooth_l1`.
+
+    Returns:
+        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
+        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
+        ``'none'`` (where it is the derivative of each element's own loss).
+
+    Raises:
+        The same errors as :func:`smooth_l1`.
 
     Example:
         >>> import numpy as np
@@ -311,6 +355,17 @@ def log_cosh(input: Any, target: Any, *, reduction: str = "mean") -> Array:
 
 def log_cosh_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`log_cosh`: :math:`\tanh(r)`, bounded by 1 like MAE's.
+
+    Args:
+        ``input``, ``target`` and ``reduction`` are those of :func:`log_cosh`.
+
+    Returns:
+        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
+        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
+        ``'none'`` (where it is the derivative of each element's own loss).
+
+    Raises:
+        The same errors as :func:`log_cosh`.
 
     Example:
         >>> import numpy as np
@@ -373,6 +428,17 @@ def quantile(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean"
 def quantile_grad(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`quantile` with respect to ``input``: :math:`1 - q` where the
     prediction is too high, :math:`-q` elsewhere.
+
+    Args:
+        ``input``, ``target``, ``q`` and ``reduction`` are those of :func:`quantile`.
+
+    Returns:
+        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
+        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
+        ``'none'`` (where it is the derivative of each element's own loss).
+
+    Raises:
+        The same errors as :func:`quantile`.
 
     Example:
         >>> import numpy as np
