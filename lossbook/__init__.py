@@ -7,6 +7,21 @@ autograd. ``import lossbook`` does not import torch.
 
 from lossbook import datasets
 from lossbook._reduction import reduce
+from lossbook.classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_grad,
+    cross_entropy,
+    cross_entropy_grad,
+    focal_loss,
+    hinge,
+    kl_div,
+    multiclass_hinge,
+    next_token_cross_entropy,
+    perplexity,
+    softmax_focal_loss,
+    squared_hinge,
+)
 from lossbook.regression import (
     huber,
     huber_grad,
@@ -40,4 +55,18 @@ __all__ = [
     "log_cosh_grad",
     "quantile",
     "quantile_grad",
+    # classification and language models
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "focal_loss",
+    "softmax_focal_loss",
+    "hinge",
+    "squared_hinge",
+    "multiclass_hinge",
+    "kl_div",
+    "next_token_cross_entropy",
+    "perplexity",
 ]

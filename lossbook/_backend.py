@@ -8,6 +8,7 @@ imports torch.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -73,7 +74,8 @@ def minimum(x: Array, y: float) -> Array:
 def softplus(x: Array) -> Array:
     """log(1 + exp(x)) without overflow: log-add-exp of 0 and x."""
     if is_tensor(x):
-        return _torch().nn.functional.softplus(x, beta=1.0, threshold=float("inf"))
+        # logaddexp is max(x, 0) + log1p(exp(-|x|)) inside, and its gradient is sigmoid(x)
+        return _torch().logaddexp(x, _torch().zeros_like(x))
     return np.logaddexp(0.0, x)
 
 
@@ -89,3 +91,104 @@ def full_like(x: Array, value: float) -> Array:
     if is_tensor(x):
         return _torch().full_like(x, value)
     return np.full_like(x, value)
+
+
+def expm1(x: Array) -> Array:
+    return x.expm1() if is_tensor(x) else np.expm1(x)
+
+
+def log_sigmoid(x: Array) -> Array:
+    """log(sigmoid(x)) = -softplus(-x), finite for every finite x."""
+    return -softplus(-x)
+
+
+def sigmoid(x: Array) -> Array:
+    if is_tensor(x):
+        return x.sigmoid()
+    # exp of a non-positive number only: no overflow for large |x|
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sum_axis(x: Array, axis: int, keepdims: bool = False) -> Array:
+    return x.sum(dim=axis, keepdim=keepdims) if is_tensor(x) else np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def max_axis(x: Array, axis: int, keepdims: bool = False) -> Array:
+    if is_tensor(x):
+        return x.amax(dim=axis, keepdim=keepdims)
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
+    """log(sum(exp(x))) along ``axis``, shifted by the maximum so that nothing overflows."""
+    if is_tensor(x):
+        return _torch().logsumexp(x, dim=axis, keepdim=keepdims)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(x: Array, axis: int = -1) -> Array:
+    """x - logsumexp(x): the log-probabilities of a softmax, computed stably."""
+    if is_tensor(x):
+        return x.log_softmax(dim=axis)
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x: Array, axis: int = -1) -> Array:
+    return exp(log_softmax(x, axis=axis))
+
+
+def take_along_last(x: Array, index: Array) -> Array:
+    """``x[..., index[...]]``: pick one entry of the last axis per row (``index`` has one fewer axis)."""
+    if is_tensor(x):
+        return x.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+    return np.take_along_axis(x, index[..., None], axis=-1)[..., 0]
+
+
+def one_hot(index: Array, num_classes: int, like: Array) -> Array:
+    """One-hot rows of the dtype and device of ``like``."""
+    if is_tensor(index):
+        torch = _torch()
+        return torch.nn.functional.one_hot(index, num_classes).to(like.dtype)
+    return np.eye(num_classes, dtype=like.dtype)[index]
+
+
+def moveaxis(x: Array, source: int, destination: int) -> Array:
+    if is_tensor(x):
+        return x.movedim(source, destination)
+    return np.moveaxis(x, source, destination)
+
+
+def reshape(x: Array, shape: tuple[int, ...]) -> Array:
+    return x.reshape(shape)
+
+
+def xlogy(x: Array, y: Array) -> Array:
+    """x * log(y), defined as 0 where x == 0 (as in information theory)."""
+    if is_tensor(x):
+        return _torch().special.xlogy(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+
+
+def log_clamped(x: Array, floor: float = -100.0) -> Array:
+    """max(log(x), floor), as torch's binary_cross_entropy computes it.
+
+    The clamp is applied to ``x`` before the log, so log(0) is never evaluated and the gradient
+    stays finite (zero where the clamp is active).
+    """
+    tiny = math.exp(floor)
+    if is_tensor(x):
+        return x.clamp_min(tiny).log()
+    return np.log(np.maximum(x, tiny))
+
+
+def zeros_like(x: Array) -> Array:
+    return _torch().zeros_like(x) if is_tensor(x) else np.zeros_like(x)
+
+
+def count_true(mask: Array) -> Array:
+    return mask.sum() if is_tensor(mask) else np.sum(mask)

@@ -158,3 +158,108 @@ def check_open_interval(name: str, value: object, low: float, high: float) -> fl
     if not (low < v < high):
         raise ValueError(f"{name} must lie strictly between {low} and {high}; got {value!r}")
     return v
+
+
+def _min_max(x: Array) -> tuple[float, float]:
+    if is_tensor(x):
+        x = x.detach()
+        return float(x.min()), float(x.max())
+    return float(np.min(x)), float(np.max(x))
+
+
+def check_in_unit_interval(x: Array, name: str, what: str = "probabilities") -> None:
+    """Every value of ``x`` must lie in [0, 1]."""
+    lo, hi = _min_max(x)
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{name} must hold {what} in [0, 1]; got values from {lo:g} to {hi:g}")
+
+
+def check_values_in(x: Array, name: str, allowed: tuple[float, ...], hint: str = "") -> None:
+    """Every value of ``x`` must be one of ``allowed`` (for example 0 and 1, or -1 and +1)."""
+    ok = None
+    for v in allowed:
+        hit = x == v
+        ok = hit if ok is None else (ok | hit)
+    if not bool(ok.all()):
+        bad = x[~ok]
+        first = float(bad.reshape(-1)[0])
+        shown = " and ".join(f"{v:g}" for v in allowed)
+        raise ValueError(f"{name} must contain only {shown}; got {first:g}{hint}")
+
+
+def check_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r} ({kind_name(value)})")
+    return int(value)
+
+
+def check_closed_interval(name: str, value: object, low: float, high: float) -> float:
+    """``value`` must lie in [low, high]."""
+    v = check_real(name, value)
+    if not (low <= v <= high):
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}]; got {value!r}")
+    return v
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    v = check_real(name, value)
+    if not (v >= 0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return v
+
+
+def check_class_indices(
+    target: Array, name: str, num_classes: int, ignore_index: int | None = None
+) -> Array:
+    """Integer class indices in [0, num_classes) (or equal to ``ignore_index``); returns int64."""
+    is_bool = str(target.dtype) in ("bool", "torch.bool")
+    if is_bool or not is_integer_or_bool(target):
+        raise TypeError(
+            f"{name} must hold integer class indices; got dtype {target.dtype}. "
+            "(For probability targets pass a float array shaped like the input.)"
+        )
+    ok = (target >= 0) & (target < num_classes)
+    if ignore_index is not None:
+        ok = ok | (target == ignore_index)
+    if not bool(ok.all()):
+        first = int(target[~ok].reshape(-1)[0])
+        extra = f" and is not ignore_index={ignore_index}" if ignore_index is not None else ""
+        raise ValueError(
+            f"{name} holds the class index {first}, outside [0, {num_classes - 1}]{extra}"
+        )
+    return target.long() if is_tensor(target) else target.astype(np.int64)
+
+
+def prepare_vector(
+    value: Any, name: str, length: int, like: Array, *, allow_scalar: bool = False
+) -> Array | float:
+    """A non-negative per-class vector of shape (length,), of the kind and dtype of ``like``."""
+    if allow_scalar and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return check_nonnegative(name, value)
+    arr = as_array(value, name)
+    check_same_kind(**{name: arr, "input": like})
+    if tuple(arr.shape) != (length,):
+        raise ValueError(
+            f"{name} must have shape ({length},), one entry per class; got shape {tuple(arr.shape)}"
+        )
+    if not (is_floating(arr) or is_integer_or_bool(arr)):
+        raise TypeError(f"{name} must be real-valued; got dtype {arr.dtype}")
+    arr = cast_like(arr, like)
+    check_finite(arr, name)
+    lo, _ = _min_max(arr)
+    if lo < 0:
+        raise ValueError(f"{name} must be non-negative; got a value of {lo:g}")
+    return arr
+
+
+def prepare_elementwise(value: Any, name: str, like: Array) -> Array:
+    """A non-negative array shaped exactly like ``like`` (per-element weights)."""
+    arr = as_array(value, name)
+    check_same_kind(**{name: arr, "input": like})
+    check_same_shape(like, arr, "input", name)
+    arr = cast_like(arr, like)
+    check_finite(arr, name)
+    lo, _ = _min_max(arr)
+    if lo < 0:
+        raise ValueError(f"{name} must be non-negative; got a value of {lo:g}")
+    return arr

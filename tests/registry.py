@@ -58,35 +58,244 @@ def _torch_ref(fn: Callable[..., torch.Tensor], **fixed: Any) -> Callable[..., A
     return ref
 
 
+def _regression_inputs(rng: np.random.Generator, scale: float = 2.0):
+    return rng.normal(0.0, scale, size=(7, 3)), rng.normal(0.0, scale, size=(7, 3))
+
+
+def _regression_extreme():
+    big = 1e4
+    return np.array([big, -big, 0.5, 0.0]), np.array([-big, big, 0.0, 0.0])
+
+
 @dataclass(frozen=True)
 class LossCase:
+    """One loss in the registry.
+
+    ``make(rng, scale)`` returns (input, target) as NumPy arrays; ``extreme()`` returns inputs
+    at which value and gradient must still be finite. ``reference(input, target, reduction,
+    **knobs)`` is the independent implementation. ``plain_mean`` says that ``'mean'`` is the
+    mean of the ``'none'`` output (false for class-weighted cross-entropy, for example).
+    """
+
     name: str
     fn: Callable[..., Any]
     grad: Callable[..., Any] | None
     reference: Callable[..., Any]
     knob_settings: tuple[dict[str, Any], ...] = field(default=({},))
-    # Residual scale of "extreme" inputs that must still give finite values and gradients.
-    extreme: float = 1e4
+    make: Callable[..., tuple[np.ndarray, np.ndarray]] = _regression_inputs
+    extreme: Callable[[], tuple[np.ndarray, np.ndarray]] = _regression_extreme
+    reductions: tuple[str, ...] = ("mean", "sum", "none")
+    plain_mean: bool = True
+    zero_at_target: bool = False  # loss(y, y) == 0: true for the regression losses
+    # every element of the 'none' output is >= 0 (KL's terms are not; only their sum is)
+    elementwise_nonnegative: bool = True
 
     def __str__(self) -> str:  # readable pytest ids
         return self.name
 
 
 REGRESSION = (
-    LossCase("mse", lb.mse, lb.mse_grad, _torch_ref(F.mse_loss)),
-    LossCase("mae", lb.mae, lb.mae_grad, _torch_ref(F.l1_loss)),
+    LossCase("mse", lb.mse, lb.mse_grad, _torch_ref(F.mse_loss), zero_at_target=True),
+    LossCase("mae", lb.mae, lb.mae_grad, _torch_ref(F.l1_loss), zero_at_target=True),
     LossCase("huber", lb.huber, lb.huber_grad,
              lambda i, t, reduction, delta=1.0: _np(F.huber_loss(
                  torch.as_tensor(i), torch.as_tensor(t), reduction=reduction, delta=delta)),
-             ({}, {"delta": 0.3}, {"delta": 2.5})),
+             ({}, {"delta": 0.3}, {"delta": 2.5}), zero_at_target=True),
     LossCase("smooth_l1", lb.smooth_l1, lb.smooth_l1_grad,
              lambda i, t, reduction, beta=1.0: _np(F.smooth_l1_loss(
                  torch.as_tensor(i), torch.as_tensor(t), reduction=reduction, beta=beta)),
-             ({}, {"beta": 0.3}, {"beta": 2.5})),
-    LossCase("log_cosh", lb.log_cosh, lb.log_cosh_grad, _log_cosh_loop),
+             ({}, {"beta": 0.3}, {"beta": 2.5}), zero_at_target=True),
+    LossCase("log_cosh", lb.log_cosh, lb.log_cosh_grad, _log_cosh_loop, zero_at_target=True),
     LossCase("quantile", lb.quantile, lb.quantile_grad,
              lambda i, t, reduction, q=0.5: _quantile_reference(i, t, reduction, q),
-             ({}, {"q": 0.1}, {"q": 0.9})),
+             ({}, {"q": 0.1}, {"q": 0.9}), zero_at_target=True),
 )
 
-ALL_LOSSES = REGRESSION
+
+# ------------------------------------------------------------------------------ classification
+def _t(x: Any) -> Any:
+    """NumPy -> torch for references (arrays only; numbers pass through)."""
+    return torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+
+
+def _knobs_t(knobs: dict[str, Any]) -> dict[str, Any]:
+    return {k: _t(v) for k, v in knobs.items()}
+
+
+def _torch_call(fn: Callable[..., torch.Tensor]) -> Callable[..., Any]:
+    def ref(input, target, reduction, **knobs):
+        return _np(fn(_t(input), _t(target), reduction=reduction, **_knobs_t(knobs)))
+
+    return ref
+
+
+def _probs(rng, scale=2.0):
+    z = rng.normal(0, scale, size=(6, 4))
+    return 0.5 * (1 + np.tanh(z / 2)), rng.uniform(0, 1, size=(6, 4))  # sigmoid, no overflow
+
+
+def _logits_binary(rng, scale=2.0):
+    return rng.normal(0, scale, size=(6, 4)), (rng.uniform(size=(6, 4)) < 0.4).astype(np.float64)
+
+
+def _logits_soft(rng, scale=2.0):
+    return rng.normal(0, scale, size=(6, 4)), rng.uniform(0, 1, size=(6, 4))
+
+
+def _logits_classes(rng, scale=2.0, n=9, c=4):
+    return rng.normal(0, scale, size=(n, c)), rng.integers(0, c, size=n)
+
+
+def _logits_spatial(rng, scale=2.0):
+    return rng.normal(0, scale, size=(3, 4, 5)), rng.integers(0, 4, size=(3, 5))
+
+
+def _logits_probs(rng, scale=2.0):
+    x = rng.normal(0, scale, size=(5, 4))
+    t = rng.uniform(0, 1, size=(5, 4))
+    return x, t / t.sum(axis=1, keepdims=True)
+
+
+def _scores_pm1(rng, scale=2.0):
+    return rng.normal(0, scale, size=(12,)), rng.choice([-1.0, 1.0], size=12)
+
+
+def _log_probs(rng, scale=2.0):
+    q = rng.normal(0, scale, size=(5, 4))
+    t = rng.uniform(0, 1, size=(5, 4))
+    t[0, 0] = 0.0  # a zero target probability (0 log 0 = 0)
+    log_q = q - np.log(np.exp(q).sum(axis=1, keepdims=True))
+    return log_q, t / t.sum(axis=1, keepdims=True)
+
+
+def _sequences(rng, scale=2.0):
+    return rng.normal(0, scale, size=(3, 6, 5)), rng.integers(0, 5, size=(3, 6))
+
+
+def _extreme_binary():
+    return np.array([1e4, -1e4, 1e4, -1e4, 0.0]), np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+
+
+def _extreme_probs():
+    return np.array([0.0, 1.0, 0.0, 1.0, 0.5]), np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+
+
+def _extreme_classes():
+    return np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0]]), np.array([1, 1, 2])
+
+
+def _extreme_pm1():
+    return np.array([1e4, -1e4, 1e4, -1e4]), np.array([1.0, 1.0, -1.0, -1.0])
+
+
+def _extreme_log_probs():
+    return np.array([[0.0, -1e4], [-1e4, 0.0]]), np.array([[0.5, 0.5], [1.0, 0.0]])
+
+
+def _extreme_sequences():
+    x = np.zeros((1, 3, 4))
+    x[0, 0, 0], x[0, 1, 3], x[0, 2, 2] = 1e4, -1e4, 1e4
+    return x, np.array([[2, 3, 0]])
+
+
+def _torchvision_focal(input, target, reduction, alpha=0.25, gamma=2.0):
+    # The formula of torchvision.ops.sigmoid_focal_loss, written out (torchvision is not a
+    # dependency): p = sigmoid(x); ce = BCE-with-logits; loss = ce * (1 - p_t) ** gamma * alpha_t
+    x, y = _t(input), _t(target)
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha is not None:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return _np({"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction])
+
+
+def _softmax_focal_loop(input, target, reduction, gamma=2.0, alpha=None):
+    import math
+
+    out = []
+    for row, y in zip(np.asarray(input), np.asarray(target)):
+        m = max(row)
+        z = sum(math.exp(v - m) for v in row)
+        p = math.exp(row[y] - m) / z
+        a = 1.0 if alpha is None else alpha[y]
+        out.append(-a * (1 - p) ** gamma * math.log(p))
+    return _reduce(np.array(out), reduction)
+
+
+def _hinge_reference(input, target, reduction, margin=1.0, squared=False):
+    from sklearn.metrics import hinge_loss
+
+    if reduction == "mean" and margin == 1.0 and not squared:
+        return hinge_loss(target, input)  # scikit-learn, binary labels -1/+1
+    per = np.array([max(0.0, margin - y * f) for f, y in zip(input, target)])
+    return _reduce(per**2 if squared else per, reduction)
+
+
+def _next_token_reference(input, target, reduction, ignore_index=-100):
+    x, t = _t(input), _t(target)
+    out = F.cross_entropy(x[:, :-1].reshape(-1, x.shape[-1]), t[:, 1:].reshape(-1),
+                          ignore_index=ignore_index, reduction=reduction)
+    return _np(out.reshape(t[:, 1:].shape) if reduction == "none" else out)
+
+
+def _kl_reference(input, target, reduction, **knobs):
+    import warnings
+
+    with warnings.catch_warnings():
+        # torch warns that 'mean' will change meaning; lossbook matches today's behaviour
+        warnings.simplefilter("ignore", UserWarning)
+        return _torch_call(F.kl_div)(input, target, reduction, **knobs)
+
+
+W4 = np.array([0.5, 2.0, 1.0, 3.0])
+W3 = np.array([1.0, 0.2, 3.0])
+
+CLASSIFICATION = (
+    LossCase("binary_cross_entropy", lb.binary_cross_entropy, None,
+             _torch_call(F.binary_cross_entropy),
+             ({}, {"weight": np.linspace(0.1, 2.0, 24).reshape(6, 4)}),
+             make=_probs, extreme=_extreme_probs),
+    LossCase("binary_cross_entropy_with_logits", lb.binary_cross_entropy_with_logits,
+             lb.binary_cross_entropy_with_logits_grad,
+             _torch_call(F.binary_cross_entropy_with_logits),
+             ({}, {"pos_weight": W4}, {"weight": np.linspace(0.1, 2.0, 24).reshape(6, 4),
+                                       "pos_weight": W4}),
+             make=_logits_soft, extreme=_extreme_binary),
+    LossCase("cross_entropy", lb.cross_entropy, lb.cross_entropy_grad,
+             _torch_call(F.cross_entropy),
+             ({}, {"label_smoothing": 0.1}, {"weight": W4},
+              {"weight": W4, "label_smoothing": 0.2}, {"ignore_index": 2},
+              {"ignore_index": 0, "weight": W4, "label_smoothing": 0.3}),
+             make=_logits_classes, extreme=_extreme_classes, plain_mean=False),
+    LossCase("cross_entropy[spatial]", lb.cross_entropy, lb.cross_entropy_grad,
+             _torch_call(F.cross_entropy),
+             ({}, {"weight": W4, "label_smoothing": 0.1}),
+             make=_logits_spatial, extreme=_extreme_classes, plain_mean=False),
+    LossCase("cross_entropy[probabilities]", lb.cross_entropy, lb.cross_entropy_grad,
+             _torch_call(F.cross_entropy),
+             ({}, {"label_smoothing": 0.25}, {"weight": W4}),
+             make=_logits_probs, extreme=_extreme_classes),
+    LossCase("focal_loss", lb.focal_loss, None, _torchvision_focal,
+             ({}, {"gamma": 0.5}, {"alpha": None, "gamma": 0.0}, {"alpha": 0.9, "gamma": 3.0}),
+             make=_logits_binary, extreme=_extreme_binary),
+    LossCase("softmax_focal_loss", lb.softmax_focal_loss, None, _softmax_focal_loop,
+             ({}, {"gamma": 0.0}, {"gamma": 0.5, "alpha": W4}),
+             make=_logits_classes, extreme=_extreme_classes),
+    LossCase("hinge", lb.hinge, None, _hinge_reference, ({}, {"margin": 0.5}),
+             make=_scores_pm1, extreme=_extreme_pm1),
+    LossCase("squared_hinge", lb.squared_hinge, None,
+             lambda i, t, reduction, margin=1.0: _hinge_reference(i, t, reduction, margin, True),
+             ({}, {"margin": 2.0}), make=_scores_pm1, extreme=_extreme_pm1),
+    LossCase("multiclass_hinge", lb.multiclass_hinge, None, _torch_call(F.multi_margin_loss),
+             ({}, {"p": 2}, {"margin": 0.5}), make=_logits_classes, extreme=_extreme_classes),
+    LossCase("kl_div", lb.kl_div, None, _kl_reference,
+             ({}, ), make=_log_probs, extreme=_extreme_log_probs,
+             reductions=("batchmean", "sum", "mean", "none"), elementwise_nonnegative=False),
+    LossCase("next_token_cross_entropy", lb.next_token_cross_entropy, None,
+             _next_token_reference, ({}, {"ignore_index": 3}),
+             make=_sequences, extreme=_extreme_sequences, plain_mean=False),
+)
+
+ALL_LOSSES = REGRESSION + CLASSIFICATION

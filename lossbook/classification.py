@@ -1,0 +1,872 @@
+r"""Classification losses: how well predicted probabilities (or scores) match class labels.
+
+Most functions take **logits** (unnormalised scores) rather than probabilities: the loss is
+then computed with log-sigmoid or log-softmax, which stay finite for logits of any size. The
+only exception is :func:`binary_cross_entropy`, which takes probabilities like its torch twin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lossbook import _backend as B
+from lossbook._backend import Array
+from lossbook._reduction import check_reduction, reduce, reduce_grad
+from lossbook._validation import (
+    as_array,
+    cast_like,
+    check_class_indices,
+    check_closed_interval,
+    check_finite,
+    check_floating,
+    check_in_unit_interval,
+    check_int,
+    check_nonempty,
+    check_nonnegative,
+    check_same_kind,
+    check_values_in,
+    is_floating,
+    prepare_elementwise,
+    prepare_pair,
+    prepare_vector,
+)
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "focal_loss",
+    "softmax_focal_loss",
+    "hinge",
+    "squared_hinge",
+    "multiclass_hinge",
+    "kl_div",
+    "next_token_cross_entropy",
+    "perplexity",
+]
+
+
+# ------------------------------------------------------------------------- binary cross-entropy
+def binary_cross_entropy(
+    input: Any, target: Any, *, weight: Any = None, reduction: str = "mean"
+) -> Array:
+    r"""Binary cross-entropy (log loss) of predicted probabilities.
+
+    The negative log-likelihood of a Bernoulli variable with success probability :math:`p_n`:
+
+    .. math::
+        l_n = -w_n \left[ y_n \log p_n + (1 - y_n) \log(1 - p_n) \right] .
+
+    A confident wrong answer (:math:`p \to 0` when :math:`y = 1`) costs without bound, which
+    is what pushes models away from overconfidence on the training set.
+
+    Args:
+        input: predicted probabilities :math:`p`, any shape, values in [0, 1].
+        target: labels or soft labels in [0, 1], same shape as ``input``.
+        weight: optional non-negative weight per element, same shape as ``input``.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float ``input``; NumPy and torch mixed.
+        ValueError: values outside [0, 1], shapes differ, empty or non-finite input, negative
+            ``weight``, unknown ``reduction``.
+
+    Notes:
+        Equals ``torch.nn.functional.binary_cross_entropy`` and
+        ``sklearn.metrics.log_loss`` for hard labels. Like torch, each log is clamped at
+        :math:`-100`, so :math:`p = 0` with :math:`y = 1` costs 100 instead of ``inf``. Prefer
+        :func:`binary_cross_entropy_with_logits`: computing :math:`p = \sigma(z)` first loses
+        all precision once :math:`|z|` exceeds about 37 (float64) or 17 (float32).
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> lb.binary_cross_entropy(np.array([0.9, 0.1]), np.array([1.0, 1.0]), reduction="none")
+        array([0.10536052, 2.30258509])
+    """
+    check_reduction(reduction)
+    input, target = prepare_pair(input, target)
+    check_in_unit_interval(input, "input")
+    check_in_unit_interval(target, "target", "labels")
+    loss = -(target * B.log_clamped(input) + (1.0 - target) * B.log_clamped(1.0 - input))
+    if weight is not None:
+        loss = loss * prepare_elementwise(weight, "weight", input)
+    return reduce(loss, reduction)
+
+
+def _bce_logits_parts(input: Any, target: Any, weight: Any, pos_weight: Any) -> tuple:
+    input, target = prepare_pair(input, target)
+    check_in_unit_interval(target, "target", "labels")
+    w = None if weight is None else prepare_elementwise(weight, "weight", input)
+    pw = None
+    if pos_weight is not None:
+        if input.ndim == 0:
+            raise ValueError("pos_weight needs an input with a class axis (its last axis)")
+        n_classes = input.shape[-1]
+        if not isinstance(pos_weight, (int, float)) and tuple(
+            as_array(pos_weight, "pos_weight").shape
+        ) == tuple(input.shape):
+            pw = prepare_elementwise(pos_weight, "pos_weight", input)
+        else:
+            pw = prepare_vector(pos_weight, "pos_weight", n_classes, input, allow_scalar=True)
+    return input, target, w, pw
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Binary cross-entropy computed from logits, stable for any logit.
+
+    With :math:`z_n` the logit, :math:`\sigma` the sigmoid and :math:`c` the positive weight,
+
+    .. math::
+        l_n = -w_n \left[ c\, y_n \log \sigma(z_n) + (1 - y_n) \log\left(1 - \sigma(z_n)\right)
+        \right]
+
+    where :math:`\log \sigma(z) = -\operatorname{softplus}(-z)` and
+    :math:`\log(1 - \sigma(z)) = \log \sigma(-z)` are evaluated without forming
+    :math:`\sigma(z)`.
+
+    Args:
+        input: logits :math:`z`, any shape.
+        target: labels or soft labels in [0, 1], same shape as ``input``.
+        weight: optional non-negative weight per element, same shape as ``input``.
+        pos_weight: optional weight :math:`c` of the positive term: a number, a vector with one
+            entry per class (the last axis of ``input``), or an array shaped like ``input``.
+            Setting it to (negatives / positives) balances a rare positive class.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float ``input``; NumPy and torch mixed.
+        ValueError: targets outside [0, 1], shapes differ, negative or wrongly shaped weights,
+            empty or non-finite input, unknown ``reduction``.
+
+    Notes:
+        Equals ``torch.nn.functional.binary_cross_entropy_with_logits``. Finite, with a finite
+        gradient, for logits of :math:`\pm 10^4` and beyond.
+
+    References:
+        Goodfellow, Bengio & Courville, *Deep Learning* (2016), section 6.2.2.2.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> z = np.array([1e4, -1e4, 0.0])
+        >>> lb.binary_cross_entropy_with_logits(z, np.array([1.0, 1.0, 1.0]), reduction="none")
+        array([0.00000000e+00, 1.00000000e+04, 6.93147181e-01])
+    """
+    check_reduction(reduction)
+    x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
+    positive = y if pw is None else pw * y
+    # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), both via softplus: no overflow.
+    loss = -(positive * B.log_sigmoid(x) + (1.0 - y) * B.log_sigmoid(-x))
+    if w is not None:
+        loss = loss * w
+    return reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits_grad(
+    input: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to the logits.
+
+    .. math::
+        \frac{\partial l_n}{\partial z_n} = w_n \left[ \sigma(z_n)\,(c\, y_n + 1 - y_n)
+        - c\, y_n \right]
+
+    which is :math:`\sigma(z) - y` without weights: the predicted probability minus the label.
+
+    Args:
+        ``input``, ``target``, ``weight``, ``pos_weight`` and ``reduction`` are those of
+        :func:`binary_cross_entropy_with_logits`.
+
+    Returns:
+        An array shaped like ``input`` and of the same kind (divided by the number of elements
+        for ``'mean'``).
+
+    Raises:
+        The same errors as :func:`binary_cross_entropy_with_logits`.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> lb.binary_cross_entropy_with_logits_grad(np.array([0.0, 1e4]), np.array([1.0, 0.0]),
+        ...                                          reduction="none")
+        array([-0.5,  1. ])
+    """
+    check_reduction(reduction)
+    x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
+    c = 1.0 if pw is None else pw
+    grad = B.sigmoid(x) * (c * y + 1.0 - y) - c * y
+    if w is not None:
+        grad = grad * w
+    return reduce_grad(grad, reduction)
+
+
+# -------------------------------------------------------------------------------- cross-entropy
+def _prepare_logits_targets(
+    input: Any,
+    target: Any,
+    weight: Any,
+    ignore_index: Any,
+    label_smoothing: Any,
+    names: tuple[str, str] = ("input", "target"),
+) -> dict[str, Any]:
+    """Validate cross-entropy arguments; return logits as (M, C) rows and targets to match."""
+    in_name, t_name = names
+    x = as_array(input, in_name)
+    t = as_array(target, t_name)
+    check_same_kind(**{in_name: x, t_name: t})
+    check_floating(x, in_name)
+    if x.ndim < 2:
+        raise ValueError(
+            f"{in_name} must have shape (N, C) or (N, C, d1, ...) with classes on axis 1; "
+            f"got shape {tuple(x.shape)}"
+        )
+    check_nonempty(x, in_name)
+    check_finite(x, in_name)
+    ignore_index = check_int("ignore_index", ignore_index)
+    eps = check_closed_interval("label_smoothing", label_smoothing, 0.0, 1.0)
+    n_classes = x.shape[1]
+    w = None if weight is None else prepare_vector(weight, "weight", n_classes, x)
+    # classes last, then one row per prediction: (N, C, d1, ...) -> (N * d1 * ..., C)
+    rows = B.reshape(B.moveaxis(x, 1, -1), (-1, n_classes))
+    out_shape = (x.shape[0], *x.shape[2:])
+    if is_floating(t):  # probability targets
+        if tuple(t.shape) != tuple(x.shape):
+            raise ValueError(
+                f"{t_name} holds probabilities, so it must be shaped like {in_name} "
+                f"{tuple(x.shape)}; got shape {tuple(t.shape)}"
+            )
+        t = cast_like(t, x)
+        check_finite(t, t_name)
+        check_in_unit_interval(t, t_name)
+        t_rows = B.reshape(B.moveaxis(t, 1, -1), (-1, n_classes))
+        index = None
+    else:
+        if tuple(t.shape) != out_shape:
+            raise ValueError(
+                f"{t_name} has shape {tuple(t.shape)} but class-index targets for {in_name} of "
+                f"shape {tuple(x.shape)} must have shape {out_shape}"
+            )
+        t = check_class_indices(t, t_name, n_classes, ignore_index)
+        t_rows = None
+        index = B.reshape(t, (-1,))
+    return dict(x=x, rows=rows, t_rows=t_rows, index=index, w=w, eps=eps, C=n_classes,
+                ignore_index=ignore_index, out_shape=out_shape)
+
+
+def _ce_coefficients(p: dict[str, Any]) -> tuple[Array, Array]:
+    """Loss = -sum_c a[m, c] * log_softmax(rows)[m, c]; return (a, denominator of the mean).
+
+    One formula covers index and probability targets, class weights, ignore_index and label
+    smoothing, so the value and the gradient are written once.
+    """
+    rows, w, eps, C = p["rows"], p["w"], p["eps"], p["C"]
+    if p["index"] is None:
+        a = p["t_rows"] * (1.0 - eps) + eps / C if eps else p["t_rows"]
+        if w is not None:
+            a = a * w
+        return a, rows.shape[0]
+    index = p["index"]
+    valid = index != p["ignore_index"]
+    safe = B.where(valid, index, 0)
+    onehot = B.one_hot(safe, C, rows)
+    w_row = w[safe] if w is not None else B.full_like(rows[:, 0], 1.0)
+    valid_f = cast_like(valid, rows)
+    a = (1.0 - eps) * (w_row * valid_f)[:, None] * onehot
+    if eps:
+        smooth = (w if w is not None else B.full_like(rows[0], 1.0)) * (eps / C)
+        a = a + valid_f[:, None] * smooth[None, :]
+    # torch normalises the weighted mean by the weights of the targets that count
+    return a, B.sum(w_row * valid_f)
+
+
+def _safe_mean(total: Array, denominator: Array | int) -> Array:
+    """total / denominator, and 0 (with a zero gradient) when nothing counted."""
+    if isinstance(denominator, int):
+        return total / denominator
+    positive = denominator > 0
+    return B.where(positive, total / B.where(positive, denominator, 1.0), 0.0 * total)
+
+
+def _ce_from_parts(p: dict[str, Any], reduction: str) -> Array:
+    logp = B.log_softmax(p["rows"], axis=-1)
+    a, denominator = _ce_coefficients(p)
+    per_row = -B.sum_axis(a * logp, -1)
+    if reduction == "none":
+        return B.reshape(per_row, p["out_shape"])
+    if reduction == "sum":
+        return B.sum(per_row)
+    return _safe_mean(B.sum(per_row), denominator)
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Array:
+    r"""Softmax cross-entropy between logits and class indices or class probabilities.
+
+    With :math:`\log p_{n,c} = z_{n,c} - \log\sum_k e^{z_{n,k}}` (log-softmax, computed with
+    the log-sum-exp trick) and class index targets :math:`y_n`,
+
+    .. math::
+        l_n = -w_{y_n} \log p_{n, y_n},
+        \qquad \text{mean} = \frac{\sum_n l_n}{\sum_n w_{y_n}}
+
+    over the targets that are not ``ignore_index``. With probability targets :math:`t_{n,c}`,
+    :math:`l_n = -\sum_c w_c\, t_{n,c} \log p_{n,c}` and the mean divides by :math:`N`.
+    Label smoothing :math:`\varepsilon` mixes the target with the uniform distribution:
+    :math:`(1 - \varepsilon)\,\text{target} + \varepsilon / C`.
+
+    Args:
+        input: logits of shape (N, C) or (N, C, d1, ...) (classes on axis 1).
+        target: integer class indices of shape (N,) or (N, d1, ...), or probabilities shaped
+            like ``input``.
+        weight: optional non-negative weight per class, shape (C,).
+        ignore_index: an index target equal to it contributes nothing (not even to the mean's
+            denominator).
+        label_smoothing: :math:`\varepsilon` in [0, 1].
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (shape (N, d1, ...)).
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float logits, float targets of the wrong shape taken for indices,
+            non-integer ``ignore_index``, NumPy and torch mixed.
+        ValueError: class indices outside [0, C), probabilities outside [0, 1], ``weight`` not
+            of shape (C,), ``label_smoothing`` outside [0, 1], bad shapes, unknown
+            ``reduction``.
+
+    Notes:
+        Equals ``torch.nn.functional.cross_entropy`` in every mode. Where torch returns NaN
+        (``'mean'`` when every target is ``ignore_index``), lossbook returns 0 with a zero
+        gradient.
+
+    References:
+        Goodfellow, Bengio & Courville, *Deep Learning* (2016), section 6.2.2.3;
+        Müller, Kornblith & Hinton (2019), *When does label smoothing help?*
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> logits = np.array([[1000.0, 1001.0, 1002.0]])   # a naive softmax overflows here
+        >>> lb.cross_entropy(logits, np.array([2]), reduction="none")
+        array([0.40760596])
+    """
+    check_reduction(reduction)
+    parts = _prepare_logits_targets(input, target, weight, ignore_index, label_smoothing)
+    return _ce_from_parts(parts, reduction)
+
+
+def cross_entropy_grad(
+    input: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Array:
+    r"""Gradient of :func:`cross_entropy` with respect to the logits.
+
+    For a row with coefficients :math:`a_c` (the one-hot target, smoothed and weighted),
+    :math:`\partial l / \partial z_c = p_c \sum_k a_k - a_c`; without weights or smoothing
+    that is the familiar :math:`p - \text{onehot}(y)`.
+
+    Args:
+        ``input``, ``target``, ``weight``, ``ignore_index``, ``label_smoothing`` and
+        ``reduction`` are those of :func:`cross_entropy`.
+
+    Returns:
+        An array shaped like ``input`` and of the same kind. For ``'mean'`` it is divided by the
+        same denominator as the loss; ignored targets get a zero gradient.
+
+    Raises:
+        The same errors as :func:`cross_entropy`.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> lb.cross_entropy_grad(np.array([[0.0, 0.0]]), np.array([1]))
+        array([[ 0.5, -0.5]])
+    """
+    check_reduction(reduction)
+    p = _prepare_logits_targets(input, target, weight, ignore_index, label_smoothing)
+    a, denominator = _ce_coefficients(p)
+    rows = p["rows"]
+    grad = B.softmax(rows, axis=-1) * B.sum_axis(a, -1, keepdims=True) - a
+    if reduction == "mean":
+        grad = _safe_mean(grad, denominator)
+    x = p["x"]
+    # back to the input's layout: (M, C) -> (N, d1, ..., C) -> (N, C, d1, ...)
+    grad = B.reshape(grad, (x.shape[0], *x.shape[2:], x.shape[1]))
+    return B.moveaxis(grad, -1, 1)
+
+
+# ------------------------------------------------------------------------------------- focal
+def focal_loss(
+    input: Any,
+    target: Any,
+    *,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "mean",
+) -> Array:
+    r"""Binary (sigmoid) focal loss: cross-entropy scaled down on easy examples.
+
+    With :math:`p_t` the predicted probability of the true class and
+    :math:`\alpha_t = \alpha` for positives, :math:`1 - \alpha` for negatives,
+
+    .. math::
+        l_n = -\alpha_t\, (1 - p_t)^{\gamma} \log p_t .
+
+    An example the model already gets right with :math:`p_t = 0.9` is down-weighted by
+    :math:`0.1^\gamma` (100 times for :math:`\gamma = 2`), so the many easy negatives of a
+    detector no longer drown the few hard examples.
+
+    Args:
+        input: logits, any shape.
+        target: 0/1 labels, same shape as ``input``.
+        alpha: weight of the positive class in [0, 1], or ``None`` for no class weighting.
+        gamma: focusing parameter :math:`\gamma \ge 0`; ``0`` gives plain cross-entropy.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float ``input``, non-numeric knobs, NumPy and torch mixed.
+        ValueError: targets other than 0 and 1, ``alpha`` outside [0, 1], ``gamma < 0``,
+            bad shapes, empty or non-finite input, unknown ``reduction``.
+
+    Notes:
+        The formula of torchvision's ``sigmoid_focal_loss`` (whose default reduction is
+        ``'none'``; lossbook's is ``'mean'``). :math:`(1 - p_t)^\gamma` is evaluated as
+        :math:`\exp(\gamma \log \sigma(\mp z))`, so value and gradient stay finite at large
+        logits even for :math:`\gamma < 1`, where the naive power has an infinite derivative.
+
+    References:
+        Lin, Goyal, Girshick, He & Dollár (2017). Focal loss for dense object detection. ICCV.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> z, y = np.array([3.0, -3.0]), np.array([1.0, 1.0])   # an easy and a hard positive
+        >>> lb.focal_loss(z, y, alpha=None, gamma=2.0, reduction="none")
+        array([1.09283324e-04, 2.76628044e+00])
+    """
+    check_reduction(reduction)
+    gamma = check_nonnegative("gamma", gamma)
+    if alpha is not None:
+        alpha = check_closed_interval("alpha", alpha, 0.0, 1.0)
+    x, y = prepare_pair(input, target)
+    check_values_in(y, "target", (0.0, 1.0))
+    log_p, log_not_p = B.log_sigmoid(x), B.log_sigmoid(-x)
+    log_pt = y * log_p + (1.0 - y) * log_not_p  # log p_t
+    log_1m_pt = y * log_not_p + (1.0 - y) * log_p  # log(1 - p_t), exact for 0/1 labels
+    loss = -B.exp(gamma * log_1m_pt) * log_pt
+    if alpha is not None:
+        loss = loss * (alpha * y + (1.0 - alpha) * (1.0 - y))
+    return reduce(loss, reduction)
+
+
+def softmax_focal_loss(
+    input: Any,
+    target: Any,
+    *,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Multi-class focal loss on softmax probabilities.
+
+    .. math::
+        l_n = -\alpha_{y_n} (1 - p_{n,y_n})^{\gamma} \log p_{n,y_n}
+
+    Args:
+        input: logits of shape (N, C), C >= 2.
+        target: class indices of shape (N,).
+        gamma: focusing parameter :math:`\ge 0`; ``gamma=0`` (and no ``alpha``) is
+            :func:`cross_entropy`.
+        alpha: ``None`` or a non-negative weight per class, shape (C,).
+        reduction: ``'mean'`` (default, divides by N even with ``alpha``), ``'sum'`` or
+            ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float logits, non-integer targets, NumPy and torch mixed.
+        ValueError: indices outside [0, C), ``gamma < 0``, ``alpha`` not of shape (C,), fewer
+            than two classes, bad shapes, unknown ``reduction``.
+
+    Notes:
+        :math:`\log(1 - p_y)` is computed as the log-sum-exp of the other classes' logits
+        minus that of all logits, so it stays finite when :math:`p_y` rounds to 1.
+
+    References:
+        Lin et al. (2017). Focal loss for dense object detection. ICCV.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> z, y = np.array([[2.0, 0.0, 0.0]]), np.array([0])
+        >>> bool(np.isclose(lb.softmax_focal_loss(z, y, gamma=0.0), lb.cross_entropy(z, y)))
+        True
+    """
+    check_reduction(reduction)
+    gamma = check_nonnegative("gamma", gamma)
+    x = as_array(input, "input")
+    if x.ndim != 2:
+        raise ValueError(f"input must have shape (N, C); got shape {tuple(x.shape)}")
+    if x.shape[1] < 2:
+        raise ValueError(f"softmax_focal_loss needs at least 2 classes; got C={x.shape[1]}")
+    p = _prepare_logits_targets(input, target, None, -100, 0.0)
+    if p["index"] is None:
+        raise TypeError("target must hold integer class indices for softmax_focal_loss")
+    rows, index = p["rows"], p["index"]
+    if bool((index == -100).any()):
+        raise ValueError("target holds -100; softmax_focal_loss has no ignore_index")
+    logp_t = B.take_along_last(B.log_softmax(rows, axis=-1), index)
+    onehot = B.one_hot(index, p["C"], rows)
+    others = B.where(onehot > 0, float("-inf"), rows)
+    log_1m_pt = B.logsumexp(others, axis=-1) - B.logsumexp(rows, axis=-1)
+    loss = -B.exp(gamma * log_1m_pt) * logp_t
+    if alpha is not None:
+        a = prepare_vector(alpha, "alpha", p["C"], rows)
+        loss = loss * a[index]
+    return reduce(loss, reduction)
+
+
+# ------------------------------------------------------------------------------------- hinge
+_HINGE_HINT = " (hinge losses take -1/+1 labels: convert 0/1 labels with 2 * y - 1)"
+
+
+def _hinge_margins(input: Any, target: Any, margin: Any) -> Array:
+    margin = check_nonnegative("margin", margin)
+    x, y = prepare_pair(input, target)
+    check_values_in(y, "target", (-1.0, 1.0), _HINGE_HINT)
+    return B.maximum(margin - y * x, 0.0)
+
+
+def hinge(input: Any, target: Any, *, margin: float = 1.0, reduction: str = "mean") -> Array:
+    r"""Hinge loss of a linear classifier (the support vector machine's loss).
+
+    .. math::
+        l_n = \max(0,\ m - y_n f_n), \qquad y_n \in \{-1, +1\}
+
+    Zero once an example is on the right side of the boundary by at least the margin
+    :math:`m`; linear in how far it falls short. Only the examples inside the margin (the
+    support vectors) produce a gradient.
+
+    Args:
+        input: decision values :math:`f` (scores, not probabilities), any shape.
+        target: labels in {-1, +1}, same shape.
+        margin: :math:`m \ge 0` (1 by default; 0 gives the perceptron loss).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float ``input``; NumPy and torch mixed.
+        ValueError: labels other than -1 and +1, ``margin < 0``, bad shapes, unknown
+            ``reduction``.
+
+    Notes:
+        ``reduction='mean'`` equals ``sklearn.metrics.hinge_loss`` for binary labels.
+
+    References:
+        Vapnik, *Statistical Learning Theory* (1998).
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> lb.hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1]), reduction="none")
+        array([0. , 0.5, 2. ])
+    """
+    check_reduction(reduction)
+    return reduce(_hinge_margins(input, target, margin), reduction)
+
+
+def squared_hinge(
+    input: Any, target: Any, *, margin: float = 1.0, reduction: str = "mean"
+) -> Array:
+    r"""Squared hinge loss: :math:`l_n = \max(0,\ m - y_n f_n)^2`, targets in {-1, +1}.
+
+    Smooth at the margin (its gradient is continuous), and harsher than the hinge on badly
+    misclassified points; the loss of scikit-learn's ``LinearSVC`` by default.
+
+    Args:
+        input: decision values, any shape.
+        target: labels in {-1, +1}, same shape.
+        margin: :math:`m \ge 0`.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float ``input``; NumPy and torch mixed.
+        ValueError: labels other than -1 and +1, ``margin < 0``, bad shapes, unknown
+            ``reduction``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> lb.squared_hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1]), reduction="none")
+        array([0.  , 0.25, 4.  ])
+    """
+    check_reduction(reduction)
+    h = _hinge_margins(input, target, margin)
+    return reduce(h * h, reduction)
+
+
+def multiclass_hinge(
+    input: Any, target: Any, *, margin: float = 1.0, p: int = 1, reduction: str = "mean"
+) -> Array:
+    r"""Multi-class hinge loss (Weston-Watkins form, as ``torch.nn.functional.multi_margin_loss``).
+
+    .. math::
+        l_n = \frac{1}{C} \sum_{c \ne y_n} \max(0,\ m - f_{n,y_n} + f_{n,c})^p
+
+    Every wrong class whose score comes within :math:`m` of the true class's score costs.
+
+    Args:
+        input: scores of shape (N, C).
+        target: class indices of shape (N,).
+        margin: :math:`m \ge 0`.
+        p: 1 or 2 (the power of each term).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float scores, non-integer targets or ``p``, NumPy and torch mixed.
+        ValueError: indices outside [0, C), ``p`` not 1 or 2, ``margin < 0``, bad shapes,
+            unknown ``reduction``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> lb.multiclass_hinge(np.array([[3.0, 2.5, 0.0]]), np.array([0]), reduction="none")
+        array([0.16666667])
+    """
+    check_reduction(reduction)
+    margin = check_nonnegative("margin", margin)
+    p = check_int("p", p)
+    if p not in (1, 2):
+        raise ValueError(f"p must be 1 or 2; got {p}")
+    x = as_array(input, "input")
+    if x.ndim != 2:
+        raise ValueError(f"input must have shape (N, C); got shape {tuple(x.shape)}")
+    parts = _prepare_logits_targets(input, target, None, -100, 0.0)
+    if parts["index"] is None:
+        raise TypeError("target must hold integer class indices for multiclass_hinge")
+    rows, index = parts["rows"], parts["index"]
+    if bool((index == -100).any()):
+        raise ValueError("target holds -100; multiclass_hinge has no ignore_index")
+    true_score = B.take_along_last(rows, index)
+    terms = B.maximum(margin - true_score[:, None] + rows, 0.0)
+    if p == 2:
+        terms = terms * terms
+    terms = terms * (1.0 - B.one_hot(index, parts["C"], rows))  # the true class does not count
+    return reduce(B.sum_axis(terms, -1) / parts["C"], reduction)
+
+
+# ------------------------------------------------------------------------------ KL divergence
+def kl_div(
+    input: Any, target: Any, *, log_target: bool = False, reduction: str = "batchmean"
+) -> Array:
+    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(t \,\|\, q)` with torch's conventions.
+
+    ``input`` holds **log**-probabilities :math:`\log q` (the model), ``target`` the
+    probabilities :math:`t` (the data), and
+
+    .. math::
+        l_{n,c} = t_{n,c} \left(\log t_{n,c} - \log q_{n,c}\right), \qquad 0 \log 0 = 0 .
+
+    Summed over classes this is :math:`H(t, q) - H(t)`: the cross-entropy minus the target's
+    own entropy. It is never negative, zero only when :math:`q = t`, and not symmetric.
+
+    Args:
+        input: log-probabilities, any shape with the batch on axis 0 (all values <= 0).
+        target: probabilities in [0, 1] (or log-probabilities if ``log_target``), same shape.
+        log_target: whether ``target`` is given as log-probabilities.
+        reduction: ``'batchmean'`` (default: the sum divided by the batch size, the true KL
+            per example), ``'sum'``, ``'mean'`` (divides by every element, rarely what you
+            want) or ``'none'``.
+
+    Returns:
+        The divergence, same kind as ``input``.
+
+    Raises:
+        TypeError: non-float ``input``, non-bool ``log_target``; NumPy and torch mixed.
+        ValueError: ``input`` with positive values (probabilities passed instead of
+            log-probabilities), target outside its range, bad shapes, unknown ``reduction``.
+
+    Notes:
+        Equals ``torch.nn.functional.kl_div`` for every reduction.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> t = np.array([[0.5, 0.5, 0.0]])
+        >>> q = np.array([[0.25, 0.5, 0.25]])
+        >>> float(lb.kl_div(np.log(q), t))   # 0.5 * log(0.5 / 0.25)
+        0.34657359027997264
+    """
+    if reduction not in ("batchmean", "sum", "mean", "none"):
+        raise ValueError(
+            "reduction must be one of 'batchmean', 'sum', 'mean' or 'none'; "
+            f"got {reduction!r}"
+        )
+    if not isinstance(log_target, bool):
+        raise TypeError(f"log_target must be True or False; got {log_target!r}")
+    x, t = prepare_pair(input, target)
+    if x.ndim == 0:
+        raise ValueError("input must have a batch axis; got a 0-d array")
+    largest = float(x.detach().max() if hasattr(x, "detach") else x.max())
+    if largest > 0.0:
+        raise ValueError(
+            f"input must hold log-probabilities (<= 0); got a value of {largest:g}. "
+            "Did you pass probabilities? Use their log, e.g. a log_softmax of the logits."
+        )
+    if log_target:
+        t_max = float(t.detach().max() if hasattr(t, "detach") else t.max())
+        if t_max > 0.0:
+            raise ValueError(f"target must hold log-probabilities (<= 0) when log_target=True; "
+                             f"got a value of {t_max:g}")
+        loss = B.exp(t) * (t - x)
+    else:
+        check_in_unit_interval(t, "target")
+        loss = B.xlogy(t, t) - t * x
+    if reduction == "batchmean":
+        return B.sum(loss) / x.shape[0]
+    return reduce(loss, reduction)
+
+
+# --------------------------------------------------------------------------- language models
+def _next_token_parts(logits: Any, tokens: Any, ignore_index: Any) -> tuple[dict[str, Any], tuple]:
+    x = as_array(logits, "logits")
+    t = as_array(tokens, "tokens")
+    check_same_kind(logits=x, tokens=t)
+    check_floating(x, "logits")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"logits must have shape (B, T, V) or (T, V); got shape {tuple(x.shape)}")
+    if tuple(t.shape) != tuple(x.shape[:-1]):
+        raise ValueError(
+            f"tokens has shape {tuple(t.shape)} but logits of shape {tuple(x.shape)} need tokens "
+            f"of shape {tuple(x.shape[:-1])}"
+        )
+    if x.shape[-2] < 2:
+        raise ValueError(f"a sequence needs at least 2 tokens to predict one; got T={x.shape[-2]}")
+    vocab = x.shape[-1]
+    # the logits at position t predict the token at position t + 1
+    pred = B.reshape(x[..., :-1, :], (-1, vocab))
+    nxt = B.reshape(t[..., 1:], (-1,))
+    parts = _prepare_logits_targets(pred, nxt, None, ignore_index, 0.0, names=("logits", "tokens"))
+    if parts["index"] is None:
+        raise TypeError(f"tokens must hold integer token ids; got dtype {t.dtype}")
+    return parts, tuple(t[..., 1:].shape)
+
+
+def next_token_cross_entropy(
+    logits: Any, tokens: Any, *, ignore_index: int = -100, reduction: str = "mean"
+) -> Array:
+    r"""The language-modelling loss: cross-entropy of each next token given the ones before.
+
+    With :math:`z_{b,t}` the logits the model produces at position :math:`t` of sequence
+    :math:`b`, the loss scores the token that actually comes next:
+
+    .. math::
+        l_{b,t} = -\log \operatorname{softmax}(z_{b,t})_{x_{b,t+1}}, \qquad t = 1, \dots, T-1 .
+
+    Args:
+        logits: shape (B, T, V) or (T, V): a distribution over the vocabulary at every position.
+        tokens: integer token ids of shape (B, T) or (T,), the sequence the logits were
+            computed from.
+        ignore_index: next tokens equal to it (padding) are not scored.
+        reduction: ``'mean'`` (default, over scored tokens), ``'sum'`` or ``'none'`` (shape
+            (B, T-1) or (T-1,)).
+
+    Returns:
+        The loss, same kind as ``logits``.
+
+    Raises:
+        TypeError: non-float logits, non-integer tokens, NumPy and torch mixed.
+        ValueError: shapes that do not match, sequences shorter than 2, token ids outside
+            [0, V), unknown ``reduction``.
+
+    Notes:
+        The shift is done here: pass the logits and tokens of the same sequence, unshifted.
+        The logits at the last position and the first token are never scored.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> logits = np.zeros((4, 5))       # a model that knows nothing: uniform over 5 tokens
+        >>> float(lb.next_token_cross_entropy(logits, np.array([0, 3, 1, 2])))  # log 5
+        1.6094379124341003
+    """
+    check_reduction(reduction)
+    parts, shape = _next_token_parts(logits, tokens, ignore_index)
+    out = _ce_from_parts(parts, reduction)
+    return B.reshape(out, shape) if reduction == "none" else out
+
+
+def perplexity(logits: Any, tokens: Any, *, ignore_index: int = -100) -> Array:
+    r"""Perplexity: the exponential of the mean next-token cross-entropy (in nats).
+
+    .. math::
+        \mathrm{PPL} = \exp\!\Big(\frac{1}{N} \sum_{b,t} l_{b,t}\Big)
+
+    A perplexity of :math:`k` means the model is, on average, as uncertain as if it chose
+    uniformly among :math:`k` tokens; a model that knows nothing scores the vocabulary size.
+
+    Args:
+        logits: shape (B, T, V) or (T, V).
+        tokens: shape (B, T) or (T,).
+        ignore_index: tokens not to score.
+
+    Returns:
+        A scalar of the kind of ``logits`` (no ``reduction``: perplexity is defined on the
+        mean).
+
+    Raises:
+        The same errors as :func:`next_token_cross_entropy`.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> round(float(lb.perplexity(np.zeros((6, 50)), np.arange(6))), 6)
+        50.0
+    """
+    return B.exp(next_token_cross_entropy(logits, tokens, ignore_index=ignore_index))
+
