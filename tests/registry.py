@@ -164,7 +164,8 @@ def _log_probs(rng, scale=2.0):
     q = rng.normal(0, scale, size=(5, 4))
     t = rng.uniform(0, 1, size=(5, 4))
     t[0, 0] = 0.0  # a zero target probability (0 log 0 = 0)
-    log_q = q - np.log(np.exp(q).sum(axis=1, keepdims=True))
+    m = q.max(axis=1, keepdims=True)
+    log_q = q - m - np.log(np.exp(q - m).sum(axis=1, keepdims=True))
     return log_q, t / t.sum(axis=1, keepdims=True)
 
 
