@@ -20,6 +20,7 @@ __all__ = [
     "make_prices",
     "make_two_blobs",
     "true_quantile_heteroscedastic",
+    "load_corpus",
 ]
 
 
@@ -165,3 +166,20 @@ def make_two_blobs(
     y = (np.arange(n) >= n // 2).astype(np.int64)
     x = rng.normal(0.0, 1.0, size=n) + separation * (y - 0.5)
     return x, y
+
+
+def load_corpus() -> str:
+    """The course's small English text corpus, for character-level language models.
+
+    Original prose written for lossbook (public domain under the project's licence), shipped
+    inside the package so that it loads offline and on Colab. About 20,000 characters.
+
+    Example:
+        >>> from lossbook.datasets import load_corpus
+        >>> text = load_corpus()
+        >>> len(text) > 10_000 and text.isascii()
+        True
+    """
+    from importlib.resources import files
+
+    return files("lossbook").joinpath("data", "corpus.txt").read_text(encoding="utf-8")

@@ -131,3 +131,14 @@ def test_public_api_is_exported():
         assert hasattr(lb, name), name
     for case in REGRESSION:
         assert case.name in lb.__all__ and f"{case.name}_grad" in lb.__all__
+
+
+def test_every_public_loss_is_in_the_registry():
+    """A new loss must join the generic tests: add it to tests/registry.py."""
+    from registry import ALL_LOSSES
+
+    covered = {c.fn for c in ALL_LOSSES} | {c.grad for c in ALL_LOSSES if c.grad}
+    # perplexity is exp(next_token_cross_entropy), tested in test_classification.py
+    not_losses = {"datasets", "reduce", "perplexity"}
+    missing = [n for n in lb.__all__ if n not in not_losses and getattr(lb, n) not in covered]
+    assert not missing, f"not in tests/registry.py: {missing}"
