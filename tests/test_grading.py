@@ -28,6 +28,12 @@ PARTIAL = {
          "test_fit_line": 0, "test_coverage": 2, "test_prediction_interval": 0,
          "test_relative_mse": 0},
     ),
+    "02-classification": (
+        ["log_softmax", "cross_entropy_loss", "binary_focal_loss"],
+        {"test_log_softmax": 3, "test_cross_entropy_loss": 4, "test_cross_entropy_gradient": 0,
+         "test_binary_focal_loss": 4, "test_train_weighted_logreg": 0,
+         "test_choose_pos_weight": 0, "test_bigram_log_probs": 0, "test_perplexity_of": 0},
+    ),
 }
 
 
