@@ -242,14 +242,7 @@ def prepare_vector(
         raise ValueError(
             f"{name} must have shape ({length},), one entry per class; got shape {tuple(arr.shape)}"
         )
-    if not (is_floating(arr) or is_integer_or_bool(arr)):
-        raise TypeError(f"{name} must be real-valued; got dtype {arr.dtype}")
-    arr = cast_like(arr, like)
-    check_finite(arr, name)
-    lo, _ = _min_max(arr)
-    if lo < 0:
-        raise ValueError(f"{name} must be non-negative; got a value of {lo:g}")
-    return arr
+    return _nonnegative_weights(arr, name, like)
 
 
 def prepare_elementwise(value: Any, name: str, like: Array) -> Array:
@@ -257,6 +250,13 @@ def prepare_elementwise(value: Any, name: str, like: Array) -> Array:
     arr = as_array(value, name)
     check_same_kind(**{name: arr, "input": like})
     check_same_shape(like, arr, "input", name)
+    return _nonnegative_weights(arr, name, like)
+
+
+def _nonnegative_weights(arr: Array, name: str, like: Array) -> Array:
+    """Real, finite, >= 0, cast to the dtype of ``like``."""
+    if not (is_floating(arr) or is_integer_or_bool(arr)):
+        raise TypeError(f"{name} must be real-valued; got dtype {arr.dtype}")
     arr = cast_like(arr, like)
     check_finite(arr, name)
     lo, _ = _min_max(arr)
