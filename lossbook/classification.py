@@ -108,10 +108,12 @@ def _bce_logits_parts(input: Any, target: Any, weight: Any, pos_weight: Any) -> 
         if input.ndim == 0:
             raise ValueError("pos_weight needs an input with a class axis (its last axis)")
         n_classes = input.shape[-1]
-        if not isinstance(pos_weight, (int, float)) and tuple(
-            as_array(pos_weight, "pos_weight").shape
-        ) == tuple(input.shape):
+        shape = None if isinstance(pos_weight, (int, float)) else tuple(
+            as_array(pos_weight, "pos_weight").shape)
+        if shape == tuple(input.shape):
             pw = prepare_elementwise(pos_weight, "pos_weight", input)
+        elif shape == (1,):  # one weight for every class, as torch broadcasts it
+            pw = prepare_vector(pos_weight, "pos_weight", 1, input)
         else:
             pw = prepare_vector(pos_weight, "pos_weight", n_classes, input, allow_scalar=True)
     return input, target, w, pw
@@ -141,8 +143,9 @@ def binary_cross_entropy_with_logits(
         input: logits :math:`z`, any shape.
         target: labels or soft labels in [0, 1], same shape as ``input``.
         weight: optional non-negative weight per element, same shape as ``input``.
-        pos_weight: optional weight :math:`c` of the positive term: a number, a vector with one
-            entry per class (the last axis of ``input``), or an array shaped like ``input``.
+        pos_weight: optional weight :math:`c` of the positive term: a number, a one-element
+            vector, a vector with one entry per class (the last axis of ``input``), or an
+            array shaped like ``input``.
             Setting it to (negatives / positives) balances a rare positive class.
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
 

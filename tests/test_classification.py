@@ -106,6 +106,13 @@ def test_pos_weight_as_a_number_or_a_full_array():
     np.testing.assert_allclose(lb.binary_cross_entropy_with_logits(z, y, pos_weight=3.0), want)
     np.testing.assert_allclose(
         lb.binary_cross_entropy_with_logits(z, y, pos_weight=np.full((4, 3), 3.0)), want)
+    np.testing.assert_allclose(lb.binary_cross_entropy_with_logits(z, y, pos_weight=np.array([3.0])),
+                               want)
+    # 1-D logits with a one-element pos_weight, as torch users write it
+    z1, y1 = torch.tensor(z[:, 0]), torch.tensor(y[:, 0])
+    pw = torch.tensor([49.0], dtype=torch.float64)
+    np.testing.assert_allclose(lb.binary_cross_entropy_with_logits(z1, y1, pos_weight=pw).item(),
+                               F.binary_cross_entropy_with_logits(z1, y1, pos_weight=pw).item())
 
 
 def test_integer_labels_of_any_integer_dtype():
