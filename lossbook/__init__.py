@@ -22,6 +22,14 @@ from lossbook.classification import (
     softmax_focal_loss,
     squared_hinge,
 )
+from lossbook.embedding import (
+    batch_triplet_loss,
+    contrastive_loss,
+    info_nce,
+    multiple_negatives_ranking_loss,
+    nt_xent,
+    triplet_loss,
+)
 from lossbook.regression import (
     huber,
     huber_grad,
@@ -69,4 +77,11 @@ __all__ = [
     "kl_div",
     "next_token_cross_entropy",
     "perplexity",
+    # embeddings
+    "contrastive_loss",
+    "triplet_loss",
+    "batch_triplet_loss",
+    "multiple_negatives_ranking_loss",
+    "info_nce",
+    "nt_xent",
 ]

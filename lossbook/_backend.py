@@ -192,3 +192,63 @@ def zeros_like(x: Array) -> Array:
 
 def count_true(mask: Array) -> Array:
     return mask.sum() if is_tensor(mask) else np.sum(mask)
+
+
+def sqrt(x: Array) -> Array:
+    return x.sqrt() if is_tensor(x) else np.sqrt(x)
+
+
+def safe_sqrt(x: Array) -> Array:
+    """sqrt(x) for x >= 0 whose gradient at 0 is 0 instead of inf (distances of identical points)."""
+    positive = x > 0
+    return where(positive, sqrt(where(positive, x, 1.0)), 0.0)
+
+
+def l2_normalize(x: Array, eps: float = 1e-12) -> Array:
+    """Rows divided by their L2 norm (norms below ``eps`` are clamped, as F.normalize does)."""
+    if is_tensor(x):
+        return _torch().nn.functional.normalize(x, p=2.0, dim=-1, eps=eps)
+    norm = np.sqrt(np.sum(x * x, axis=-1, keepdims=True))
+    return x / np.maximum(norm, eps)
+
+
+def matmul_t(a: Array, b: Array) -> Array:
+    """a @ b.T"""
+    return a @ (b.transpose(-1, -2) if is_tensor(b) else b.T)
+
+
+def concat(arrays: list[Array], axis: int = 0) -> Array:
+    if is_tensor(arrays[0]):
+        return _torch().cat(arrays, dim=axis)
+    return np.concatenate(arrays, axis=axis)
+
+
+def eye_like(n: int, like: Array) -> Array:
+    """A boolean identity matrix on the device of ``like``."""
+    if is_tensor(like):
+        return _torch().eye(n, dtype=_torch().bool, device=like.device)
+    return np.eye(n, dtype=bool)
+
+
+def arange_like(n: int, like: Array) -> Array:
+    if is_tensor(like):
+        return _torch().arange(n, device=like.device)
+    return np.arange(n)
+
+
+def any_axis(x: Array, axis: int) -> Array:
+    return x.any(dim=axis) if is_tensor(x) else np.any(x, axis=axis)
+
+
+def min_axis(x: Array, axis: int) -> Array:
+    return x.amin(dim=axis) if is_tensor(x) else np.min(x, axis=axis)
+
+
+def checkpointed(fn: Any, *args: Array) -> Array:
+    """Run ``fn(*args)``; with tensors that need gradients, keep none of its intermediates
+    (torch.utils.checkpoint recomputes them during the backward pass)."""
+    if is_tensor(args[0]) and _torch().is_grad_enabled() and any(a.requires_grad for a in args):
+        from torch.utils.checkpoint import checkpoint
+
+        return checkpoint(fn, *args, use_reentrant=False)
+    return fn(*args)

@@ -71,9 +71,10 @@ def _regression_extreme():
 class LossCase:
     """One loss in the registry.
 
-    ``make(rng, scale)`` returns (input, target) as NumPy arrays; ``extreme()`` returns inputs
-    at which value and gradient must still be finite. ``reference(input, target, reduction,
-    **knobs)`` is the independent implementation. ``plain_mean`` says that ``'mean'`` is the
+    ``make(rng, scale)`` returns the loss's array arguments as a tuple of NumPy arrays (the first
+    is the one the generic tests differentiate); ``extreme()`` returns arguments at which value
+    and gradient must still be finite. ``reference(*arrays, reduction, **knobs)`` is the
+    independent implementation. ``plain_mean`` says that ``'mean'`` is the
     mean of the ``'none'`` output (false for class-weighted cross-entropy, for example).
     """
 
@@ -299,4 +300,163 @@ CLASSIFICATION = (
              make=_sequences, extreme=_extreme_sequences, plain_mean=False),
 )
 
-ALL_LOSSES = REGRESSION + CLASSIFICATION
+# ----------------------------------------------------------------------------------- embedding
+def _dist(a, b) -> float:
+    import math
+
+    return math.sqrt(sum((u - v) ** 2 for u, v in zip(a, b)))
+
+
+def _contrastive_loop(x1, x2, label, reduction, margin=1.0):
+    per = []
+    for a, b, y in zip(x1, x2, label):
+        d = _dist(a, b)
+        per.append(y * d * d + (1 - y) * max(margin - d, 0.0) ** 2)
+    return _reduce(np.array(per), reduction)
+
+
+def _batch_triplet_loop(x, labels, reduction, margin=1.0, mining="batch_all"):
+    n = len(x)
+    d = [[_dist(x[i], x[j]) for j in range(n)] for i in range(n)]
+    per_anchor, count = np.zeros(n), 0
+    for a in range(n):
+        pos = [p for p in range(n) if p != a and labels[p] == labels[a]]
+        neg = [k for k in range(n) if labels[k] != labels[a]]
+        if not pos or not neg:
+            continue
+        if mining == "batch_all":
+            for p in pos:
+                for k in neg:
+                    loss = max(d[a][p] - d[a][k] + margin, 0.0)
+                    per_anchor[a] += loss
+                    count += loss > 0
+        elif mining == "batch_hard":
+            per_anchor[a] = max(max(d[a][p] for p in pos) - min(d[a][k] for k in neg) + margin, 0.0)
+            count += 1
+        else:  # semi_hard: closest negative beyond the positive, else the farthest negative
+            for p in pos:
+                beyond = [d[a][k] for k in neg if d[a][k] > d[a][p]]
+                d_an = min(beyond) if beyond else max(d[a][k] for k in neg)
+                per_anchor[a] += max(d[a][p] - d_an + margin, 0.0)
+                count += 1
+    if reduction == "none":
+        return per_anchor
+    if reduction == "sum":
+        return float(per_anchor.sum())
+    return float(per_anchor.sum() / count) if count else 0.0
+
+
+def _cosine_logits(q, k, scale):
+    # sentence-transformers' util.cos_sim: normalise the rows, then a matrix product
+    return scale * F.normalize(_t(q), dim=-1) @ F.normalize(_t(k), dim=-1).T
+
+
+def _mnrl_reference(*args, scale=20.0):
+    *arrays, reduction = args
+    candidates = np.concatenate(arrays[1:])
+    scores = _cosine_logits(arrays[0], candidates, scale)
+    labels = torch.arange(len(arrays[0]))
+    return _np(F.cross_entropy(scores, labels, reduction=reduction))
+
+
+def _info_nce_reference(q, k, reduction, temperature=0.07, symmetric=False, chunk_size=None):
+    logits = _cosine_logits(q, k, 1.0 / temperature)
+    labels = torch.arange(len(q))
+    per = F.cross_entropy(logits, labels, reduction="none")
+    if symmetric:
+        per = 0.5 * (per + F.cross_entropy(logits.T, labels, reduction="none"))
+    return _np({"mean": per.mean(), "sum": per.sum(), "none": per}[reduction])
+
+
+def _nt_xent_reference(z1, z2, reduction, temperature=0.5):
+    n = len(z1)
+    if reduction == "mean":  # pytorch-metric-learning, pairing row i of z1 with row i of z2
+        from pytorch_metric_learning.losses import NTXentLoss
+
+        labels = torch.cat([torch.arange(n), torch.arange(n)])
+        return _np(NTXentLoss(temperature=temperature)(torch.cat([_t(z1), _t(z2)]), labels))
+    import math
+
+    z = np.concatenate([z1, z2])
+    z = z / np.linalg.norm(z, axis=1, keepdims=True)
+    per = []
+    for i in range(2 * n):
+        partner = (i + n) % (2 * n)
+        others = [math.exp(z[i] @ z[j] / temperature) for j in range(2 * n) if j != i]
+        per.append(-math.log(math.exp(z[i] @ z[partner] / temperature) / sum(others)))
+    return _reduce(np.array(per), reduction)
+
+
+def _pairs(rng, scale=2.0):
+    x1 = rng.normal(0, scale, size=(8, 3))
+    x2 = x1 + rng.normal(0, scale / 2, size=(8, 3))
+    label = rng.integers(0, 2, size=8)
+    x2[0], label[0] = x1[0], 1  # an identical similar pair
+    return x1, x2, label
+
+
+def _triplets(rng, scale=2.0):
+    a = rng.normal(0, scale, size=(7, 4))
+    return a, a + rng.normal(0, scale / 2, size=(7, 4)), rng.normal(0, scale, size=(7, 4))
+
+
+def _labelled(rng, scale=2.0):
+    return rng.normal(0, scale, size=(10, 3)), rng.integers(0, 3, size=10)
+
+
+def _two_views(rng, scale=2.0):
+    x = rng.normal(0, scale, size=(6, 5))
+    return x + rng.normal(0, scale / 3, size=(6, 5)), x + rng.normal(0, scale / 3, size=(6, 5))
+
+
+def _with_negatives(rng, scale=2.0):
+    q, k = _two_views(rng, scale)
+    return q, k, rng.normal(0, scale, size=(4, 5))
+
+
+def _extreme_pairs():
+    x = np.array([[0.0, 0.0], [1e4, -1e4], [3.0, 4.0]])
+    return x, x.copy(), np.array([0, 1, 0])
+
+
+def _extreme_triplets():
+    x = np.array([[0.0, 0.0], [1e4, -1e4]])
+    return x, x.copy(), x.copy()
+
+
+def _extreme_labelled():
+    return np.zeros((4, 2)), np.array([0, 0, 1, 1])
+
+
+def _extreme_views():
+    x = np.array([[0.0, 0.0], [1e4, -1e4], [1e-300, 0.0]])
+    return x, x.copy()
+
+
+EMBEDDING = (
+    LossCase("contrastive_loss", lb.contrastive_loss, None, _contrastive_loop,
+             ({}, {"margin": 3.0}), make=_pairs, extreme=_extreme_pairs),
+    LossCase("triplet_loss", lb.triplet_loss, None,
+             lambda a, pos, neg, reduction, margin=1.0, p=2.0: _np(F.triplet_margin_loss(
+                 _t(a), _t(pos), _t(neg), margin=margin, p=p, eps=0.0, reduction=reduction)),
+             ({}, {"margin": 0.2}, {"p": 1}, {"p": 3.0}),
+             make=_triplets, extreme=_extreme_triplets),
+    LossCase("batch_triplet_loss", lb.batch_triplet_loss, None, _batch_triplet_loop,
+             ({}, {"mining": "batch_hard"}, {"mining": "semi_hard"},
+              {"mining": "batch_hard", "margin": 0.3}, {"mining": "semi_hard", "margin": 2.0}),
+             make=_labelled, extreme=_extreme_labelled, plain_mean=False),
+    LossCase("multiple_negatives_ranking_loss", lb.multiple_negatives_ranking_loss, None,
+             _mnrl_reference, ({}, {"scale": 1.0}), make=_two_views, extreme=_extreme_views),
+    LossCase("multiple_negatives_ranking_loss[hard negatives]",
+             lb.multiple_negatives_ranking_loss, None, _mnrl_reference, ({}, {"scale": 5.0}),
+             make=_with_negatives,
+             extreme=lambda: (*_extreme_views(), np.array([[1e4, 1e4], [0.0, 0.0]]))),
+    LossCase("info_nce", lb.info_nce, None, _info_nce_reference,
+             ({}, {"temperature": 0.5}, {"symmetric": True}, {"chunk_size": 4},
+              {"chunk_size": 1, "symmetric": True, "temperature": 0.2}),
+             make=_two_views, extreme=_extreme_views),
+    LossCase("nt_xent", lb.nt_xent, None, _nt_xent_reference, ({}, {"temperature": 0.1}),
+             make=_two_views, extreme=_extreme_views),
+)
+
+ALL_LOSSES = REGRESSION + CLASSIFICATION + EMBEDDING

@@ -25,13 +25,22 @@ CASES_AND_REDUCTIONS = [
 ]
 
 
-def _inputs(case: LossCase, seed: int = 0, scale: float = 2.0):
+def _inputs(case: LossCase, seed: int = 0, scale: float = 2.0) -> tuple[np.ndarray, ...]:
+    """The case's arrays: the first is the differentiated input, the rest its partners."""
     return case.make(np.random.default_rng(seed), scale)
 
 
 def _t(x, device="cpu", requires_grad=False):
     t = torch.tensor(x, device=device)
     return t.requires_grad_(True) if requires_grad else t
+
+
+def _ts(arrays, device="cpu"):
+    return [_t(a, device) for a in arrays]
+
+
+def _f32(a):
+    return a.astype(np.float32) if np.issubdtype(a.dtype, np.floating) else a
 
 
 def _knobs_t(knobs: dict, device="cpu") -> dict:
@@ -44,42 +53,44 @@ def _none(case: LossCase) -> str:
 
 @pytest.mark.parametrize("case, knobs, reduction", CASES_AND_REDUCTIONS)
 def test_matches_reference(case: LossCase, knobs, reduction):
-    x, y = _inputs(case)
-    got = case.fn(x, y, reduction=reduction, **knobs)
-    want = case.reference(x, y, reduction, **knobs)
+    arrays = _inputs(case)
+    got = case.fn(*arrays, reduction=reduction, **knobs)
+    want = case.reference(*arrays, reduction, **knobs)
     assert np.shape(got) == np.shape(want)
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-12)
 
 
 @pytest.mark.parametrize("case, knobs, reduction", CASES_AND_REDUCTIONS)
 def test_numpy_equals_torch(case, knobs, reduction):
-    x, y = _inputs(case, seed=1)
-    got_np = case.fn(x, y, reduction=reduction, **knobs)
-    got_t = case.fn(_t(x), _t(y), reduction=reduction, **_knobs_t(knobs))
+    arrays = _inputs(case, seed=1)
+    got_np = case.fn(*arrays, reduction=reduction, **knobs)
+    got_t = case.fn(*_ts(arrays), reduction=reduction, **_knobs_t(knobs))
     assert isinstance(got_t, torch.Tensor) and got_t.dtype == torch.float64
     assert isinstance(got_np, (np.ndarray, np.floating))
-    np.testing.assert_allclose(got_t.numpy(), got_np, rtol=1e-12, atol=1e-15)
+    # atol: losses such as log-sum-exp minus a logit of ~20 carry ~1e-14 of rounding
+    np.testing.assert_allclose(got_t.numpy(), got_np, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("case, knobs", CASES)
 def test_returns_input_kind_dtype_and_shape(case, knobs):
-    x, y = _inputs(case)
-    f32 = {k: (v.astype(np.float32) if isinstance(v, np.ndarray) else v) for k, v in knobs.items()}
-    y32 = y.astype(np.float32) if np.issubdtype(y.dtype, np.floating) else y
-    assert case.fn(x.astype(np.float32), y32, **f32).dtype == np.float32
-    want_shape = np.shape(case.reference(x, y, _none(case), **knobs))
-    assert np.shape(case.fn(x, y, reduction=_none(case), **knobs)) == want_shape
-    assert np.ndim(case.fn(x, y, reduction="sum", **knobs)) == 0
-    t = case.fn(_t(x.astype(np.float32)), _t(y32), reduction=_none(case), **_knobs_t(f32))
+    arrays = _inputs(case)
+    f32 = {k: (_f32(v) if isinstance(v, np.ndarray) else v) for k, v in knobs.items()}
+    arrays32 = [_f32(a) for a in arrays]
+    assert case.fn(*arrays32, **f32).dtype == np.float32
+    want_shape = np.shape(case.reference(*arrays, _none(case), **knobs))
+    assert np.shape(case.fn(*arrays, reduction=_none(case), **knobs)) == want_shape
+    assert np.ndim(case.fn(*arrays, reduction="sum", **knobs)) == 0
+    t = case.fn(*_ts(arrays32), reduction=_none(case), **_knobs_t(f32))
     assert t.dtype == torch.float32 and tuple(t.shape) == want_shape
 
 
 @pytest.mark.parametrize("case, knobs, reduction",
                          [p for p in CASES_AND_REDUCTIONS if p.values[0].grad is not None])
 def test_grad_matches_autograd(case, knobs, reduction):
-    x, y = _inputs(case, seed=2)
+    x, *rest = _inputs(case, seed=2)
+    y = rest[0]
     xt = _t(x, requires_grad=True)
-    out = case.fn(xt, _t(y), reduction=reduction, **_knobs_t(knobs))
+    out = case.fn(xt, *_ts(rest), reduction=reduction, **_knobs_t(knobs))
     # For 'none' the i-th derivative of the i-th loss is the gradient of their sum.
     (out.sum() if reduction == "none" else out).backward()
     got = case.grad(x, y, reduction=reduction, **knobs)
@@ -110,37 +121,39 @@ def test_grad_matches_central_differences(case, knobs):
 
 @pytest.mark.parametrize("case, knobs", CASES)
 def test_torch_gradcheck(case, knobs):
-    x, y = _inputs(case, seed=4)
+    x, *rest = _inputs(case, seed=4)
     xt = _t(x, requires_grad=True)
-    yt, kt = _t(y), _knobs_t(knobs)
-    assert torch.autograd.gradcheck(lambda a: case.fn(a, yt, reduction="sum", **kt), (xt,))
+    rest_t, kt = _ts(rest), _knobs_t(knobs)
+    assert torch.autograd.gradcheck(lambda a: case.fn(a, *rest_t, reduction="sum", **kt), (xt,))
 
 
 @pytest.mark.parametrize("case, knobs", CASES)
 def test_extreme_inputs_are_finite(case, knobs):
-    x, y = case.extreme()
+    x, *rest = case.extreme()
     knobs = {k: v for k, v in knobs.items() if not isinstance(v, np.ndarray)}  # shapes differ
     with np.errstate(over="raise", divide="raise", invalid="raise"):  # overflow = error
-        value = case.fn(x, y, reduction=_none(case), **knobs)
+        value = case.fn(x, *rest, reduction=_none(case), **knobs)
         assert np.all(np.isfinite(value))
         if case.grad is not None:
-            assert np.all(np.isfinite(case.grad(x, y, reduction=_none(case), **knobs)))
+            assert np.all(np.isfinite(case.grad(x, *rest, reduction=_none(case), **knobs)))
     xt = _t(x, requires_grad=True)
-    out = case.fn(xt, _t(y), reduction="sum", **knobs)
+    out = case.fn(xt, *_ts(rest), reduction="sum", **knobs)
     out.backward()
     assert torch.isfinite(out) and torch.isfinite(xt.grad).all()
 
 
 @pytest.mark.parametrize("case, knobs", CASES)
 def test_row_permutation_invariant(case, knobs):
-    x, y = _inputs(case, seed=5)
+    arrays = _inputs(case, seed=5)
+    x = arrays[0]
     perm = np.random.default_rng(0).permutation(x.shape[0])
     reduction = case.reductions[0]
     # per-element weights travel with their rows
     permuted = {k: (v[perm] if isinstance(v, np.ndarray) and v.shape == x.shape else v)
                 for k, v in knobs.items()}
-    np.testing.assert_allclose(case.fn(x[perm], y[perm], reduction=reduction, **permuted),
-                               case.fn(x, y, reduction=reduction, **knobs), rtol=1e-12)
+    shuffled = [a[perm] if a.shape[0] == x.shape[0] else a for a in arrays]
+    np.testing.assert_allclose(case.fn(*shuffled, reduction=reduction, **permuted),
+                               case.fn(*arrays, reduction=reduction, **knobs), rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", [c for c in ALL_LOSSES if c.zero_at_target], ids=str)
@@ -153,14 +166,14 @@ def test_zero_at_target(case):
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 1e3))
 def test_property_nonnegative_and_reductions_agree(case, knobs, seed, scale):
-    x, y = case.make(np.random.default_rng(seed), scale)
-    per = case.fn(x, y, reduction=_none(case), **knobs)
+    arrays = case.make(np.random.default_rng(seed), scale)
+    per = case.fn(*arrays, reduction=_none(case), **knobs)
     tol = -1e-12 * np.abs(per).max(initial=1.0)
     assert np.all(per >= tol) if case.elementwise_nonnegative else per.sum() >= tol
-    np.testing.assert_allclose(case.fn(x, y, reduction="sum", **knobs), per.sum(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(case.fn(*arrays, reduction="sum", **knobs), per.sum(),
+                               rtol=1e-10, atol=1e-12)
     if case.plain_mean and "mean" in case.reductions:
-        np.testing.assert_allclose(case.fn(x, y, reduction="mean", **knobs), per.mean(),
+        np.testing.assert_allclose(case.fn(*arrays, reduction="mean", **knobs), per.mean(),
                                    rtol=1e-10, atol=1e-12)
 
 
@@ -171,12 +184,12 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("case, knobs", CASES)
 def test_value_and_gradient_on_each_device(case, knobs, device):
-    x, y = _inputs(case, seed=6)
+    x, *rest = _inputs(case, seed=6)
     xt = _t(x, device, requires_grad=True)
-    out = case.fn(xt, _t(y, device), **_knobs_t(knobs, device))
+    out = case.fn(xt, *_ts(rest, device), **_knobs_t(knobs, device))
     assert out.device.type == device
     out.backward()
-    np.testing.assert_allclose(out.item(), case.fn(x, y, **knobs), rtol=1e-10)
+    np.testing.assert_allclose(out.item(), case.fn(x, *rest, **knobs), rtol=1e-10)
     if case.grad is not None:
-        np.testing.assert_allclose(xt.grad.cpu().numpy(), case.grad(x, y, **knobs), rtol=1e-10,
-                                   atol=1e-15)
+        np.testing.assert_allclose(xt.grad.cpu().numpy(), case.grad(x, *rest, **knobs),
+                                   rtol=1e-10, atol=1e-15)
