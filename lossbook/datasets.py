@@ -21,6 +21,8 @@ __all__ = [
     "make_two_blobs",
     "true_quantile_heteroscedastic",
     "load_corpus",
+    "RankingData",
+    "make_ranking",
 ]
 
 
@@ -183,3 +185,58 @@ def load_corpus() -> str:
     from importlib.resources import files
 
     return files("lossbook").joinpath("data", "corpus.txt").read_text(encoding="utf-8")
+
+
+class RankingData(NamedTuple):
+    """A learning-to-rank data set: lists of items with features and graded relevance."""
+
+    features: np.ndarray  # (Q, L, F): one feature vector per item; padding rows are 0
+    relevance: np.ndarray  # (Q, L) int64 in 0..4 (0 = not relevant); padding is 0
+    mask: np.ndarray  # (Q, L) bool: True for a real item, False for padding
+    weights: np.ndarray  # (F,): the hidden direction that relevance depends on
+
+
+def make_ranking(
+    n_queries: int = 200,
+    *,
+    n_features: int = 10,
+    min_items: int = 5,
+    max_items: int = 30,
+    noise: float = 1.0,
+    seed: int = 0,
+) -> RankingData:
+    """Synthetic queries whose items have graded relevance, in padded arrays.
+
+    Each query has between ``min_items`` and ``max_items`` items (padded to ``max_items``,
+    with ``mask`` marking the real ones). An item's relevance (0 to 4) is a noisy, thresholded
+    function of a hidden linear score of its features, so most items are irrelevant and a few
+    are highly relevant, as in web search; a linear scorer can learn the ranking, but the noise
+    keeps it from being perfect.
+
+    Example:
+        >>> from lossbook.datasets import make_ranking
+        >>> d = make_ranking(4, n_features=3, min_items=2, max_items=6, seed=0)
+        >>> d.features.shape, d.relevance.shape, d.mask.sum(axis=1).tolist()
+        ((4, 6, 3), (4, 6), [2, 2, 2, 6])
+    """
+    n_queries = _check_n(n_queries)
+    for name, value in (("n_features", n_features), ("min_items", min_items),
+                        ("max_items", max_items)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    if min_items > max_items:
+        raise ValueError(f"min_items ({min_items}) must not exceed max_items ({max_items})")
+    noise = check_positive("noise", noise)
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=n_features)
+    weights /= np.linalg.norm(weights)
+    lengths = rng.integers(min_items, max_items + 1, size=n_queries)
+    mask = np.arange(max_items)[None, :] < lengths[:, None]
+    # items of one query share a topic offset, so scores are only comparable within a query
+    features = rng.normal(size=(n_queries, max_items, n_features))
+    features += 0.5 * rng.normal(size=(n_queries, 1, n_features))
+    utility = features @ weights + noise * rng.normal(size=(n_queries, max_items))
+    relevance = np.digitize(utility, [1.0, 2.0, 3.0, 4.0]).astype(np.int64)
+    features[~mask] = 0.0
+    relevance[~mask] = 0
+    return RankingData(features, relevance, mask, weights)
