@@ -30,6 +30,17 @@ from lossbook.embedding import (
     nt_xent,
     triplet_loss,
 )
+from lossbook.ranking import (
+    dcg,
+    dpo_loss,
+    lambdarank_loss,
+    listmle_loss,
+    listnet_loss,
+    mrr,
+    ndcg,
+    ranknet_loss,
+    recall_at_k,
+)
 from lossbook.regression import (
     huber,
     huber_grad,
@@ -84,4 +95,14 @@ __all__ = [
     "multiple_negatives_ranking_loss",
     "info_nce",
     "nt_xent",
+    # ranking and preferences
+    "ranknet_loss",
+    "listnet_loss",
+    "listmle_loss",
+    "lambdarank_loss",
+    "dcg",
+    "ndcg",
+    "mrr",
+    "recall_at_k",
+    "dpo_loss",
 ]

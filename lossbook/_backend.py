@@ -252,3 +252,38 @@ def checkpointed(fn: Any, *args: Array) -> Array:
 
         return checkpoint(fn, *args, use_reentrant=False)
     return fn(*args)
+
+
+def argsort_desc(x: Array) -> Array:
+    """Indices that sort the last axis in descending order; ties keep their original order."""
+    if is_tensor(x):
+        return _torch().argsort(-x, dim=-1, stable=True)
+    return np.argsort(-x, axis=-1, kind="stable")
+
+
+def gather_last(x: Array, index: Array) -> Array:
+    """``x`` reordered along its last axis by ``index`` (same shape as ``x``)."""
+    if is_tensor(x):
+        return x.gather(-1, index)
+    return np.take_along_axis(x, index, axis=-1)
+
+
+def reverse_logcumsumexp(x: Array) -> Array:
+    """out[..., i] = log(sum_{j >= i} exp(x[..., j])), computed stably."""
+    if is_tensor(x):
+        return _torch().logcumsumexp(x.flip(-1), dim=-1).flip(-1)
+    return np.flip(np.logaddexp.accumulate(np.flip(x, -1), axis=-1), -1)
+
+
+def detach(x: Array) -> Array:
+    return x.detach() if is_tensor(x) else x
+
+
+def log2(x: Array) -> Array:
+    return x.log2() if is_tensor(x) else np.log2(x)
+
+
+def arange_float(n: int, like: Array) -> Array:
+    if is_tensor(like):
+        return _torch().arange(n, dtype=like.dtype, device=like.device)
+    return np.arange(n, dtype=like.dtype)

@@ -1,0 +1,618 @@
+r"""Ranking losses, ranking metrics and the DPO preference loss.
+
+Scores and relevance labels are arrays of shape (Q, L): Q queries (lists), L items per list.
+An optional boolean ``mask`` of the same shape marks the real items (True) among padding
+(False), so lists of different lengths fit in one batch; padding never changes a loss, a
+metric or a gradient. Items are ranked by descending score, ties in the order they are given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lossbook import _backend as B
+from lossbook._backend import Array
+from lossbook._reduction import check_reduction, reduce
+from lossbook._validation import (
+    as_array,
+    cast_like,
+    check_closed_interval,
+    check_finite,
+    check_floating,
+    check_int,
+    check_nonempty,
+    check_positive,
+    check_same_kind,
+    check_same_shape,
+    is_floating,
+    is_integer_or_bool,
+    prepare_pair,
+)
+
+__all__ = [
+    "ranknet_loss",
+    "listnet_loss",
+    "listmle_loss",
+    "lambdarank_loss",
+    "dcg",
+    "ndcg",
+    "mrr",
+    "recall_at_k",
+    "dpo_loss",
+]
+
+_PAD = -1e30  # a score that loses to every real score and has exp() == 0 exactly
+GAINS = ("exp2", "linear")
+
+
+# ----------------------------------------------------------------------------------- checks
+def _prepare(scores: Any, relevance: Any, mask: Any) -> tuple[Array, Array, Array]:
+    s = as_array(scores, "scores")
+    r = as_array(relevance, "relevance")
+    named = {"scores": s, "relevance": r}
+    if mask is not None:
+        named["mask"] = as_array(mask, "mask")
+    check_same_kind(**named)
+    check_floating(s, "scores")
+    if s.ndim != 2:
+        raise ValueError(f"scores must have shape (Q, L), one row per query; got shape "
+                         f"{tuple(s.shape)}")
+    check_nonempty(s, "scores")
+    check_finite(s, "scores")
+    if not (is_floating(r) or is_integer_or_bool(r)):
+        raise TypeError(f"relevance must be real-valued; got dtype {r.dtype}")
+    check_same_shape(s, r, "scores", "relevance")
+    r = cast_like(r, s)
+    check_finite(r, "relevance")
+    if bool((r < 0).any()):
+        raise ValueError(f"relevance must be >= 0 (graded labels); got {float(r.min()):g}")
+    if mask is None:
+        m = B.full_like(s, 1.0) > 0
+    else:
+        m = named["mask"]
+        if str(m.dtype) not in ("bool", "torch.bool"):
+            raise TypeError(f"mask must be a boolean array (True = real item); got dtype {m.dtype}")
+        check_same_shape(s, m, "scores", "mask")
+    return s, r, m
+
+
+def _check_k(k: Any) -> int | None:
+    if k is None:
+        return None
+    k = check_int("k", k)
+    if k < 1:
+        raise ValueError(f"k must be >= 1 (or None for the whole list); got {k}")
+    return k
+
+
+def _check_gain(gain: Any) -> str:
+    if gain not in GAINS:
+        raise ValueError(f"gain must be 'exp2' or 'linear'; got {gain!r}")
+    return gain
+
+
+def _reduce_queries(per_query: Array, counts: Array, reduction: str) -> Array:
+    """'mean' over the queries that have something to score (``counts`` > 0)."""
+    if reduction == "none":
+        return per_query
+    if reduction == "sum":
+        return B.sum(per_query)
+    n = B.sum(cast_like(counts > 0, per_query))
+    positive = n > 0
+    return B.where(positive, B.sum(per_query) / B.where(positive, n, 1.0), 0.0 * B.sum(per_query))
+
+
+def _gain(relevance: Array, gain: str) -> Array:
+    return 2.0**relevance - 1.0 if gain == "exp2" else relevance
+
+
+def _discounts(length: int, k: int | None, like: Array) -> Array:
+    """1 / log2(rank + 1) for ranks 1..L, and 0 beyond rank k."""
+    pos = B.arange_float(length, like)
+    disc = 1.0 / B.log2(pos + 2.0)
+    if k is not None:
+        disc = disc * cast_like(pos < k, like)
+    return disc
+
+
+def _sorted_by(key: Array, mask: Array, *arrays: Array) -> list[Array]:
+    """Sort ``arrays`` (and the mask) by ``key`` descending, padding last."""
+    order = B.argsort_desc(B.where(mask, B.detach(key), float("-inf")))
+    return [B.gather_last(a, order) for a in (mask, *arrays)]
+
+
+def _dcg(key: Array, relevance: Array, mask: Array, k: int | None, gain: str) -> Array:
+    m, rel = _sorted_by(key, mask, relevance)
+    disc = _discounts(key.shape[-1], k, relevance)
+    return B.sum_axis(_gain(rel, gain) * cast_like(m, relevance) * disc, -1)
+
+
+# ---------------------------------------------------------------------------------- metrics
+def dcg(
+    scores: Any,
+    relevance: Any,
+    *,
+    k: int | None = None,
+    gain: str = "exp2",
+    mask: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Discounted cumulative gain of the ranking given by ``scores``.
+
+    .. math::
+        \mathrm{DCG@}k = \sum_{r=1}^{k} \frac{g(\mathrm{rel}_{(r)})}{\log_2(r + 1)},
+        \qquad g(x) = 2^x - 1 \ (\texttt{exp2}) \text{ or } x \ (\texttt{linear})
+
+    where :math:`\mathrm{rel}_{(r)}` is the relevance of the item ranked :math:`r`-th.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) graded relevance, >= 0.
+        k: only the top ``k`` positions count (``None``: the whole list).
+        gain: ``'exp2'`` (default, rewards highly relevant items strongly) or ``'linear'``.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one real item), ``'sum'`` or
+            ``'none'`` (shape (Q,)).
+
+    Returns:
+        The metric, same kind as ``scores`` (no gradient: a sort has none).
+
+    Raises:
+        TypeError: non-float scores, non-boolean mask, NumPy and torch mixed.
+        ValueError: shapes that differ, negative relevance, ``k < 1``, unknown ``gain``,
+            unknown ``reduction``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> # ranked order: relevance 3, 0, 1 -> 7/1 + 0/1.585 + 1/2
+        >>> float(lb.dcg(np.array([[0.9, 0.5, 0.1]]), np.array([[3, 0, 1]])))
+        7.5
+    """
+    check_reduction(reduction)
+    k, gain = _check_k(k), _check_gain(gain)
+    s, r, m = _prepare(scores, relevance, mask)
+    return _reduce_queries(_dcg(s, r, m, k, gain), B.sum_axis(cast_like(m, s), -1), reduction)
+
+
+def ndcg(
+    scores: Any,
+    relevance: Any,
+    *,
+    k: int | None = None,
+    gain: str = "exp2",
+    mask: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Normalised DCG: :func:`dcg` divided by the DCG of the ideal ranking, in [0, 1].
+
+    .. math::
+        \mathrm{NDCG@}k = \frac{\mathrm{DCG@}k}{\mathrm{IDCG@}k}
+
+    A query without any relevant item scores 0 (as in ``sklearn.metrics.ndcg_score``).
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) graded relevance, >= 0.
+        k: cut-off (``None``: the whole list).
+        gain: ``'exp2'`` (default) or ``'linear'``.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one real item), ``'sum'`` or
+            ``'none'`` (shape (Q,)).
+
+    Returns:
+        The metric, same kind as ``scores``.
+
+    Raises:
+        The same errors as :func:`dcg`.
+
+    Notes:
+        ``ndcg(gain='linear')`` equals ``sklearn.metrics.ndcg_score`` when no two scores of a
+        query are equal (scikit-learn averages over tied orderings, lossbook keeps the given
+        order).
+
+    References:
+        Burges (2010). From RankNet to LambdaRank to LambdaMART: an overview.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> round(float(lb.ndcg(np.array([[0.9, 0.5, 0.1]]), np.array([[3, 0, 1]]))), 4)
+        0.9828
+    """
+    check_reduction(reduction)
+    k, gain = _check_k(k), _check_gain(gain)
+    s, r, m = _prepare(scores, relevance, mask)
+    actual = _dcg(s, r, m, k, gain)
+    ideal = _dcg(r, r, m, k, gain)
+    positive = ideal > 0
+    per = B.where(positive, actual / B.where(positive, ideal, 1.0), 0.0)
+    return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
+
+
+def mrr(
+    scores: Any,
+    relevance: Any,
+    *,
+    k: int | None = None,
+    mask: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Mean reciprocal rank: :math:`1 / \text{rank}` of the first relevant item.
+
+    An item is relevant when its relevance is > 0. A query whose top ``k`` holds no relevant
+    item scores 0.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) relevance, >= 0.
+        k: only the top ``k`` positions count (``None``: the whole list).
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one real item), ``'sum'`` or
+            ``'none'``.
+
+    Returns:
+        The metric, same kind as ``scores``.
+
+    Raises:
+        The same errors as :func:`dcg`.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> float(lb.mrr(np.array([[0.9, 0.5, 0.1]]), np.array([[0, 0, 2]])))  # found at rank 3
+        0.3333333333333333
+    """
+    check_reduction(reduction)
+    k = _check_k(k)
+    s, r, m = _prepare(scores, relevance, mask)
+    m_sorted, rel = _sorted_by(s, m, r)
+    pos = B.arange_float(s.shape[-1], s)
+    hit = (rel > 0) & m_sorted
+    if k is not None:
+        hit = hit & (pos < k)
+    per = B.max_axis(cast_like(hit, s) / (pos + 1.0), -1)
+    return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
+
+
+def recall_at_k(
+    scores: Any, relevance: Any, *, k: int, mask: Any = None, reduction: str = "mean"
+) -> Array:
+    r"""Recall@k: the fraction of a query's relevant items (relevance > 0) found in its top k.
+
+    A query without any relevant item scores 0.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) relevance, >= 0.
+        k: the cut-off, >= 1.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one real item), ``'sum'`` or
+            ``'none'``.
+
+    Returns:
+        The metric, same kind as ``scores``.
+
+    Raises:
+        The same errors as :func:`dcg`.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> float(lb.recall_at_k(np.array([[0.9, 0.5, 0.1]]), np.array([[1, 0, 1]]), k=2))
+        0.5
+    """
+    check_reduction(reduction)
+    k = _check_k(k)
+    if k is None:
+        raise ValueError("k must be an integer >= 1 for recall_at_k; got None")
+    s, r, m = _prepare(scores, relevance, mask)
+    m_sorted, rel = _sorted_by(s, m, r)
+    pos = B.arange_float(s.shape[-1], s)
+    relevant = cast_like((rel > 0) & m_sorted, s)
+    found = B.sum_axis(relevant * cast_like(pos < k, s), -1)
+    total = B.sum_axis(relevant, -1)
+    positive = total > 0
+    per = B.where(positive, found / B.where(positive, total, 1.0), 0.0)
+    return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
+
+
+# ----------------------------------------------------------------------------------- losses
+def _pair_terms(s: Array, r: Array, m: Array, sigma: float) -> tuple[Array, Array]:
+    """log(1 + exp(-sigma (s_i - s_j))) for every (i, j), and the mask of pairs rel_i > rel_j."""
+    valid = (r[:, :, None] > r[:, None, :]) & m[:, :, None] & m[:, None, :]
+    diff = s[:, :, None] - s[:, None, :]
+    return B.softplus(-sigma * diff), cast_like(valid, s)
+
+
+def ranknet_loss(
+    scores: Any,
+    relevance: Any,
+    *,
+    sigma: float = 1.0,
+    mask: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""RankNet: a logistic loss on every pair of items with different relevance.
+
+    For each pair with :math:`\mathrm{rel}_i > \mathrm{rel}_j` the model's probability that
+    :math:`i` ranks above :math:`j` is :math:`\sigma(\sigma_0 (s_i - s_j))`, and the loss is
+    its negative log:
+
+    .. math::
+        \ell_{ij} = \log\left(1 + e^{-\sigma_0 (s_i - s_j)}\right) .
+
+    A query's loss is the mean over its pairs.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) graded relevance, >= 0.
+        sigma: :math:`\sigma_0 > 0`, the steepness of the pair probability.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one pair), ``'sum'`` or ``'none'``
+            (shape (Q,), 0 for a query without pairs).
+
+    Returns:
+        The loss, same kind as ``scores``.
+
+    Raises:
+        TypeError: non-float scores, non-boolean mask, NumPy and torch mixed.
+        ValueError: shapes that differ, negative relevance, ``sigma <= 0``, unknown
+            ``reduction``.
+
+    References:
+        Burges et al. (2005). Learning to rank using gradient descent. ICML.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> round(float(lb.ranknet_loss(np.array([[0.0, 0.0]]), np.array([[1, 0]]))), 6)  # log 2
+        0.693147
+    """
+    check_reduction(reduction)
+    sigma = check_positive("sigma", sigma)
+    s, r, m = _prepare(scores, relevance, mask)
+    terms, valid = _pair_terms(s, r, m, sigma)
+    count = B.sum_axis(B.sum_axis(valid, -1), -1)
+    total = B.sum_axis(B.sum_axis(terms * valid, -1), -1)
+    positive = count > 0
+    per = B.where(positive, total / B.where(positive, count, 1.0), 0.0 * total)
+    return _reduce_queries(per, count, reduction)
+
+
+def _masked_log_softmax(x: Array, m: Array) -> Array:
+    return B.log_softmax(B.where(m, x, _PAD), axis=-1)
+
+
+def listnet_loss(
+    scores: Any, relevance: Any, *, mask: Any = None, reduction: str = "mean"
+) -> Array:
+    r"""ListNet: cross-entropy between the top-one distributions of the labels and the scores.
+
+    .. math::
+        \ell = -\sum_i \operatorname{softmax}(\mathrm{rel})_i \,
+        \log \operatorname{softmax}(s)_i
+
+    over the real items of a query: each item's probability of being ranked first.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) graded relevance, >= 0.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one real item), ``'sum'`` or
+            ``'none'``.
+
+    Returns:
+        The loss, same kind as ``scores``.
+
+    Raises:
+        The same errors as :func:`ranknet_loss` (without ``sigma``).
+
+    References:
+        Cao, Qin, Liu, Tsai & Li (2007). Learning to rank: from pairwise approach to listwise
+        approach. ICML.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> round(float(lb.listnet_loss(np.zeros((1, 4)), np.zeros((1, 4)))), 6)  # log 4
+        1.386294
+    """
+    check_reduction(reduction)
+    s, r, m = _prepare(scores, relevance, mask)
+    target = B.exp(_masked_log_softmax(r, m))
+    mf = cast_like(m, s)
+    per = -B.sum_axis(target * mf * B.where(m, _masked_log_softmax(s, m), 0.0), -1)
+    return _reduce_queries(per, B.sum_axis(mf, -1), reduction)
+
+
+def listmle_loss(
+    scores: Any, relevance: Any, *, mask: Any = None, reduction: str = "mean"
+) -> Array:
+    r"""ListMLE: the negative log-likelihood of the ideal ranking under the Plackett-Luce model.
+
+    With :math:`\pi` the items sorted by relevance (descending, ties in the order given),
+
+    .. math::
+        \ell = \sum_{i=1}^{n} \left[ \log \sum_{j=i}^{n} e^{s_{\pi(j)}} - s_{\pi(i)} \right] ,
+
+    the cost of drawing the items, best first, one at a time from a softmax over those left.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) graded relevance, >= 0.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one real item), ``'sum'`` or
+            ``'none'``.
+
+    Returns:
+        The loss, same kind as ``scores``.
+
+    Raises:
+        The same errors as :func:`listnet_loss`.
+
+    References:
+        Xia, Liu, Wang, Zhang & Li (2008). Listwise approach to learning to rank: theory and
+        algorithm. ICML.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> round(float(lb.listmle_loss(np.zeros((1, 3)), np.array([[2, 1, 0]]))), 6)  # log 3!
+        1.791759
+    """
+    check_reduction(reduction)
+    s, r, m = _prepare(scores, relevance, mask)
+    m_sorted, s_sorted = _sorted_by(r, m, s)
+    x = B.where(m_sorted, s_sorted, _PAD)
+    mf = cast_like(m_sorted, s)
+    per = B.sum_axis((B.reverse_logcumsumexp(x) - x) * mf, -1)
+    return _reduce_queries(per, B.sum_axis(mf, -1), reduction)
+
+
+def lambdarank_loss(
+    scores: Any,
+    relevance: Any,
+    *,
+    k: int | None = None,
+    sigma: float = 1.0,
+    mask: Any = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""LambdaRank: RankNet's pair loss weighted by how much swapping the pair changes NDCG@k.
+
+    .. math::
+        \ell = \sum_{\mathrm{rel}_i > \mathrm{rel}_j} |\Delta \mathrm{NDCG@}k(i, j)|\,
+        \log\left(1 + e^{-\sigma_0 (s_i - s_j)}\right)
+
+    :math:`|\Delta \mathrm{NDCG}|` is computed from the current ranking (without gradient):
+    pairs whose order matters at the top of the list get large weights, pairs deep in the
+    list (or both beyond ``k``) get small or zero ones. Its gradients are LambdaRank's
+    "lambdas"; boosting trees on them gives LambdaMART.
+
+    Args:
+        scores: (Q, L) model scores.
+        relevance: (Q, L) graded relevance, >= 0.
+        k: the NDCG cut-off (``None``: the whole list).
+        sigma: :math:`\sigma_0 > 0`.
+        mask: optional boolean (Q, L), True for real items.
+        reduction: ``'mean'`` (over queries with at least one pair), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``scores``.
+
+    Raises:
+        The same errors as :func:`ranknet_loss`, and ``k < 1``.
+
+    Notes:
+        Uses the exponential gain :math:`2^{\mathrm{rel}} - 1`. A query without a relevant
+        item has no pair and contributes 0.
+
+    References:
+        Burges (2010). From RankNet to LambdaRank to LambdaMART: an overview. Wang et al.
+        (2018). The LambdaLoss framework for ranking metric optimization. CIKM.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> s, rel = np.array([[0.0, 1.0]]), np.array([[1, 0]])   # the relevant item is 2nd
+        >>> round(float(lb.lambdarank_loss(s, rel)), 6)
+        0.484686
+    """
+    check_reduction(reduction)
+    k = _check_k(k)
+    sigma = check_positive("sigma", sigma)
+    s, r, m = _prepare(scores, relevance, mask)
+    n = s.shape[-1]
+    # the rank of every item under the current scores (padding last), without gradient
+    order = B.argsort_desc(B.where(m, B.detach(s), float("-inf")))
+    rank = B.argsort_desc(-cast_like(order, s))  # inverse permutation
+    inv_disc = B.gather_last(B.full_like(s, 0.0) + _discounts(n, k, s), rank)
+    g = _gain(r, "exp2")
+    ideal = _dcg(r, r, m, k, "exp2")
+    delta = B.abs((g[:, :, None] - g[:, None, :])
+                  * (inv_disc[:, :, None] - inv_disc[:, None, :]))
+    positive = ideal > 0
+    delta = delta / B.where(positive, ideal, 1.0)[:, None, None]
+    terms, valid = _pair_terms(s, r, m, sigma)
+    per = B.sum_axis(B.sum_axis(B.detach(delta) * terms * valid, -1), -1)
+    return _reduce_queries(per, B.sum_axis(B.sum_axis(valid, -1), -1), reduction)
+
+
+# ------------------------------------------------------------------------------------- DPO
+def dpo_loss(
+    policy_chosen: Any,
+    policy_rejected: Any,
+    ref_chosen: Any,
+    ref_rejected: Any,
+    *,
+    beta: float = 0.1,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Array:
+    r"""Direct preference optimisation: a pairwise logistic loss on log-probability ratios.
+
+    With the log-probabilities of the chosen and rejected responses under the policy
+    (:math:`\pi`) and under a frozen reference model (:math:`\pi_0`),
+
+    .. math::
+        z = \beta \left[ \left(\log \pi(y_w) - \log \pi(y_l)\right)
+            - \left(\log \pi_0(y_w) - \log \pi_0(y_l)\right) \right]
+
+    .. math::
+        \ell = -(1 - \varepsilon) \log \sigma(z) - \varepsilon \log \sigma(-z) .
+
+    This is RankNet on a list of two responses, with the implicit reward
+    :math:`\beta \log(\pi / \pi_0)` as the score; :math:`\beta` sets how far the policy may move
+    from the reference.
+
+    Args:
+        policy_chosen: log-probabilities (summed over tokens) of the chosen responses, (B,).
+        policy_rejected: the same for the rejected responses, (B,).
+        ref_chosen: the reference model's log-probabilities of the chosen responses, (B,).
+        ref_rejected: the reference model's for the rejected ones, (B,).
+        beta: :math:`\beta > 0`.
+        label_smoothing: :math:`\varepsilon` in [0, 0.5): the assumed probability that a
+            preference label is flipped (conservative DPO).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss, same kind as ``policy_chosen``.
+
+    Raises:
+        TypeError: non-float inputs; NumPy and torch mixed.
+        ValueError: shapes that differ, ``beta <= 0``, ``label_smoothing`` outside [0, 0.5),
+            empty or non-finite input, unknown ``reduction``.
+
+    Notes:
+        TRL's ``loss_type="sigmoid"`` DPO loss. Computed with log-sigmoid, so huge margins
+        give finite values and gradients.
+
+    References:
+        Rafailov et al. (2023). Direct preference optimization: your language model is
+        secretly a reward model. NeurIPS.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbook as lb
+        >>> same = np.array([-10.0])   # policy equals the reference: z = 0, loss = log 2
+        >>> round(float(lb.dpo_loss(same, same - 1, same, same - 1)), 6)
+        0.693147
+    """
+    check_reduction(reduction)
+    beta = check_positive("beta", beta)
+    eps = check_closed_interval("label_smoothing", label_smoothing, 0.0, 0.5)
+    if eps >= 0.5:
+        raise ValueError(f"label_smoothing must be < 0.5 (0.5 would ignore the labels); got {eps}")
+    pc, pr = prepare_pair(policy_chosen, policy_rejected, input_name="policy_chosen",
+                          target_name="policy_rejected")
+    rc, rr = prepare_pair(ref_chosen, ref_rejected, input_name="ref_chosen",
+                          target_name="ref_rejected")
+    check_same_kind(policy_chosen=pc, ref_chosen=rc)
+    check_same_shape(pc, rc, "policy_chosen", "ref_chosen")
+    rc, rr = cast_like(rc, pc), cast_like(rr, pc)
+    z = beta * ((pc - pr) - (rc - rr))
+    loss = -(1.0 - eps) * B.log_sigmoid(z) - eps * B.log_sigmoid(-z)
+    return reduce(loss, reduction)
+
+
