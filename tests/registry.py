@@ -459,4 +459,130 @@ EMBEDDING = (
              make=_two_views, extreme=_extreme_views),
 )
 
-ALL_LOSSES = REGRESSION + CLASSIFICATION + EMBEDDING
+# ------------------------------------------------------------------------------------- ranking
+RANK_MASK = np.array([[True] * 6, [True] * 4 + [False] * 2, [True] * 2 + [False] * 4,
+                      [True] * 5 + [False]])
+
+
+def _lists(rng, scale=2.0):
+    return rng.normal(0, scale, size=(4, 6)), rng.integers(0, 4, size=(4, 6))
+
+
+def _extreme_lists():
+    return np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 1e4, 0.0]]), np.array([[0, 3, 1, 2], [2, 0, 0, 1]])
+
+
+def _per_query(fn, scores, relevance, reduction, mask=None):
+    """Apply ``fn(real_scores, real_relevance) -> (loss, counts)`` to each query's real items."""
+    mask = np.ones(np.shape(scores), dtype=bool) if mask is None else np.asarray(mask)
+    per, counted = [], []
+    for s, r, m in zip(np.asarray(scores), np.asarray(relevance), mask):
+        loss, counts = fn(list(s[m]), list(r[m]))
+        per.append(loss)
+        counted.append(counts)
+    per = np.array(per)
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return float(per.sum())
+    n = sum(counted)
+    return float(per.sum() / n) if n else 0.0
+
+
+def _softplus(x):
+    import math
+
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _ranknet_loop(scores, relevance, reduction, sigma=1.0, mask=None):
+    def one(s, r):
+        terms = [_softplus(-sigma * (s[i] - s[j])) for i in range(len(s)) for j in range(len(s))
+                 if r[i] > r[j]]
+        return (sum(terms) / len(terms) if terms else 0.0), bool(terms)
+
+    return _per_query(one, scores, relevance, reduction, mask)
+
+
+def _listnet_loop(scores, relevance, reduction, mask=None):
+    import math
+
+    def one(s, r):
+        zs, zr = sum(math.exp(v - max(s)) for v in s), sum(math.exp(v - max(r)) for v in r)
+        loss = 0.0
+        for si, ri in zip(s, r):
+            loss -= math.exp(ri - max(r)) / zr * (si - max(s) - math.log(zs))
+        return loss, bool(s)
+
+    return _per_query(one, scores, relevance, reduction, mask)
+
+
+def _listmle_loop(scores, relevance, reduction, mask=None):
+    import math
+
+    def one(s, r):
+        order = sorted(range(len(s)), key=lambda i: -r[i])  # stable: ties keep their order
+        loss = 0.0
+        for pos, i in enumerate(order):
+            rest = [s[j] for j in order[pos:]]
+            m = max(rest)
+            loss += m + math.log(sum(math.exp(v - m) for v in rest)) - s[i]
+        return loss, bool(s)
+
+    return _per_query(one, scores, relevance, reduction, mask)
+
+
+def _lambdarank_loop(scores, relevance, reduction, k=None, sigma=1.0, mask=None):
+    import math
+
+    def one(s, r):
+        n = len(s)
+        ranked = sorted(range(n), key=lambda i: -s[i])
+        rank = {item: pos for pos, item in enumerate(ranked)}
+        disc = [1 / math.log2(rank[i] + 2) if k is None or rank[i] < k else 0.0 for i in range(n)]
+        g = [2.0**v - 1 for v in r]
+        ideal = sorted(g, reverse=True)
+        idcg = sum(v / math.log2(p + 2) for p, v in enumerate(ideal) if k is None or p < k)
+        loss, pairs = 0.0, 0
+        for i in range(n):
+            for j in range(n):
+                if r[i] > r[j]:
+                    pairs += 1
+                    if idcg > 0:
+                        delta = abs((g[i] - g[j]) * (disc[i] - disc[j])) / idcg
+                        loss += delta * _softplus(-sigma * (s[i] - s[j]))
+        return loss, pairs > 0
+
+    return _per_query(one, scores, relevance, reduction, mask)
+
+
+def _preferences(rng, scale=2.0):
+    base = -20.0 * np.abs(rng.normal(0, 1, size=(4, 8)))
+    return tuple(base[i] + rng.normal(0, scale, size=8) for i in range(4))
+
+
+def _dpo_reference(pc, pr, rc, rr, reduction, beta=0.1, label_smoothing=0.0):
+    # TRL's sigmoid DPO loss, written out
+    z = beta * ((_t(pc) - _t(pr)) - (_t(rc) - _t(rr)))
+    loss = -(1 - label_smoothing) * F.logsigmoid(z) - label_smoothing * F.logsigmoid(-z)
+    return _np({"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction])
+
+
+RANKING = (
+    LossCase("ranknet_loss", lb.ranknet_loss, None, _ranknet_loop,
+             ({}, {"sigma": 2.0}, {"mask": RANK_MASK}), make=_lists, extreme=_extreme_lists,
+             plain_mean=False),
+    LossCase("listnet_loss", lb.listnet_loss, None, _listnet_loop, ({}, {"mask": RANK_MASK}),
+             make=_lists, extreme=_extreme_lists, plain_mean=False),
+    LossCase("listmle_loss", lb.listmle_loss, None, _listmle_loop, ({}, {"mask": RANK_MASK}),
+             make=_lists, extreme=_extreme_lists, plain_mean=False),
+    LossCase("lambdarank_loss", lb.lambdarank_loss, None, _lambdarank_loop,
+             ({}, {"k": 3}, {"mask": RANK_MASK, "k": 2, "sigma": 0.5}),
+             make=_lists, extreme=_extreme_lists, plain_mean=False),
+    LossCase("dpo_loss", lb.dpo_loss, None, _dpo_reference,
+             ({}, {"beta": 0.5}, {"label_smoothing": 0.2}), make=_preferences,
+             extreme=lambda: (np.array([1e4, -1e4]), np.array([-1e4, 1e4]), np.zeros(2),
+                              np.zeros(2))),
+)
+
+ALL_LOSSES = REGRESSION + CLASSIFICATION + EMBEDDING + RANKING
