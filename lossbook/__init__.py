@@ -7,6 +7,16 @@ autograd. ``import lossbook`` does not import torch.
 
 from lossbook import datasets
 from lossbook._reduction import reduce
+from lossbook.business import (
+    CompositeLoss,
+    asymmetric_squared_error,
+    best_threshold,
+    composite_loss,
+    cost_sensitive_binary_cross_entropy,
+    expected_cost,
+    l1_penalty,
+    l2_penalty,
+)
 from lossbook.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -105,4 +115,13 @@ __all__ = [
     "mrr",
     "recall_at_k",
     "dpo_loss",
+    # custom and business losses
+    "asymmetric_squared_error",
+    "cost_sensitive_binary_cross_entropy",
+    "expected_cost",
+    "best_threshold",
+    "CompositeLoss",
+    "composite_loss",
+    "l1_penalty",
+    "l2_penalty",
 ]

@@ -90,6 +90,11 @@ class LossCase:
     zero_at_target: bool = False  # loss(y, y) == 0: true for the regression losses
     # every element of the 'none' output is >= 0 (KL's terms are not; only their sum is)
     elementwise_nonnegative: bool = True
+    # the public lossbook function this case covers, when ``fn`` wraps it (default: ``fn``)
+    public: Callable[..., Any] | None = None
+    # array knobs that also apply at the extreme inputs (others, shaped like the usual inputs,
+    # are dropped there)
+    extreme_knobs: tuple[str, ...] = ()
 
     def __str__(self) -> str:  # readable pytest ids
         return self.name
@@ -585,4 +590,76 @@ RANKING = (
                               np.zeros(2))),
 )
 
-ALL_LOSSES = REGRESSION + CLASSIFICATION + EMBEDDING + RANKING
+# ------------------------------------------------------------------------------------ business
+COSTS2 = np.array([[0.0, 10.0], [500.0, 0.0]])
+COSTS3 = np.array([[0.0, 1.0, 4.0], [2.0, 0.0, 1.0], [8.0, 3.0, 0.5]])
+
+
+def _asymmetric_loop(input, target, reduction, under_weight=1.0, over_weight=1.0):
+    per = [(under_weight if p < t else over_weight) * (p - t) ** 2
+           for p, t in zip(np.ravel(input), np.ravel(target))]
+    return _reduce(np.array(per).reshape(np.shape(input)), reduction)
+
+
+def _cost_sensitive_reference(input, target, reduction, fn_cost=1.0, fp_cost=1.0):
+    pos_weight = torch.tensor(fn_cost / fp_cost, dtype=torch.float64)
+    return fp_cost * _np(F.binary_cross_entropy_with_logits(_t(input), _t(target),
+                                                            pos_weight=pos_weight,
+                                                            reduction=reduction))
+
+
+def _expected_cost_loop(probs, labels, reduction, cost_matrix=COSTS3):
+    probs = np.asarray(probs)
+    if probs.ndim == 1:
+        probs = np.stack([1 - probs, probs], axis=1)
+    per = [sum(p[j] * cost_matrix[y][j] for j in range(len(p))) for p, y in zip(probs, labels)]
+    return _reduce(np.array(per), reduction)
+
+
+def _class_probs(rng, scale=2.0):
+    z = rng.normal(0, scale, size=(8, 3))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True), rng.integers(0, 3, size=8)
+
+
+def _binary_probs(rng, scale=2.0):
+    z = rng.normal(0, scale, size=9)
+    return 0.5 * (1 + np.tanh(z / 2)), rng.integers(0, 2, size=9)
+
+
+def _weights(rng, scale=2.0):
+    return (rng.normal(0, scale, size=(3, 4)),)
+
+
+def _penalty(kind):
+    fn = lb.l1_penalty if kind == "l1" else lb.l2_penalty
+
+    def wrapped(w, reduction="sum", weight=1.0):  # penalties have no reduction: always a sum
+        return fn(w, weight=weight)
+
+    return wrapped
+
+
+BUSINESS = (
+    LossCase("asymmetric_squared_error", lb.asymmetric_squared_error, None, _asymmetric_loop,
+             ({}, {"under_weight": 3.0}, {"under_weight": 0.5, "over_weight": 4.0})),
+    LossCase("cost_sensitive_binary_cross_entropy", lb.cost_sensitive_binary_cross_entropy, None,
+             _cost_sensitive_reference, ({}, {"fn_cost": 50.0, "fp_cost": 2.0}),
+             make=_logits_soft, extreme=_extreme_binary),
+    LossCase("expected_cost", lb.expected_cost, None, _expected_cost_loop,
+             ({"cost_matrix": COSTS3},), make=_class_probs, extreme_knobs=("cost_matrix",),
+             extreme=lambda: (np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), np.array([2, 0]))),
+    LossCase("expected_cost[binary]", lb.expected_cost, None, _expected_cost_loop,
+             ({"cost_matrix": COSTS2},), make=_binary_probs, extreme_knobs=("cost_matrix",),
+             extreme=lambda: (np.array([0.0, 1.0]), np.array([1, 0]))),
+    LossCase("l1_penalty", _penalty("l1"), None,
+             lambda w, reduction, weight=1.0: weight * float(np.abs(w).sum()),
+             ({}, {"weight": 0.01}), make=_weights, extreme=lambda: (np.array([1e4, -1e4]),),
+             reductions=("sum",), public=lb.l1_penalty),
+    LossCase("l2_penalty", _penalty("l2"), None,
+             lambda w, reduction, weight=1.0: weight * float((w ** 2).sum()),
+             ({}, {"weight": 0.01}), make=_weights, extreme=lambda: (np.array([1e4, -1e4]),),
+             reductions=("sum",), public=lb.l2_penalty),
+)
+
+ALL_LOSSES = REGRESSION + CLASSIFICATION + EMBEDDING + RANKING + BUSINESS
