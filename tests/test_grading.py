@@ -18,7 +18,9 @@ from nbgrader.api import Gradebook
 from nbgrader_helpers import (ROOT, assignments, fill_in, make_course_copy, nbgrader,
                               solution_sources)
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]
+# One xdist group per assignment: its tests share one graded course copy (module fixture),
+# while different assignments can be graded on different workers.
+pytestmark = [pytest.mark.slow]
 
 # Students who answer only some parts, with the score each graded cell must then get.
 PARTIAL = {
@@ -37,7 +39,9 @@ PARTIAL = {
 }
 
 
-@pytest.fixture(scope="module", params=assignments())
+@pytest.fixture(scope="module", params=[
+    pytest.param(name, marks=pytest.mark.xdist_group(f"grading-{name}")) for name in assignments()
+])
 def graded(request, tmp_path_factory):
     """A course copy where one assignment has been released, submitted and autograded."""
     name = request.param
