@@ -36,6 +36,23 @@ PARTIAL = {
          "test_binary_focal_loss": 4, "test_train_weighted_logreg": 0,
          "test_choose_pos_weight": 0, "test_bigram_log_probs": 0, "test_perplexity_of": 0},
     ),
+    "03-embeddings": (
+        ["pairwise_distances", "contrastive_loss", "positive_probability", "temperature_answer"],
+        {"test_pairwise_distances": 3, "test_contrastive_loss": 3,
+         "test_batch_hard_triplet_loss": 0, "test_info_nce_as_cross_entropy": 0,
+         "test_recall_at_k": 0, "test_train_encoder": 0, "test_positive_probability": 3,
+         "test_temperature_answer": 2},
+    ),
+    "04-ranking": (
+        ["dcg_at_k", "ndcg_at_k", "dpo_loss_from_logps"],
+        {"test_dcg_at_k": 3, "test_ndcg_at_k": 4, "test_ranknet_loss_masked": 0,
+         "test_listnet_loss": 0, "test_train_linear_scorer": 0, "test_dpo_loss_from_logps": 4},
+    ),
+    "05-custom-losses": (
+        ["pricing_loss", "expected_cost", "optimal_threshold"],
+        {"test_pricing_loss": 4, "test_expected_cost": 4, "test_optimal_threshold": 3,
+         "test_composite_loss": 0, "test_train_fraud_detector": 0, "test_fit_with_l1": 0},
+    ),
 }
 
 
