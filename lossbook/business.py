@@ -380,6 +380,16 @@ def _params(params: Any, name: str = "params") -> list[Array]:
     return arrays
 
 
+def _penalty(params: Any, weight: Any, term: Any) -> Array:
+    """weight * the sum of ``term(p)`` over every element of every parameter array."""
+    weight = check_positive("weight", weight)
+    total = None
+    for p in _params(params):
+        s = B.sum(term(p))
+        total = s if total is None else total + s
+    return weight * total
+
+
 def l1_penalty(params: Any, *, weight: float = 1.0) -> Array:
     r"""L1 penalty :math:`\lambda \sum_i |w_i|`, to add to a loss; it drives weights to exactly 0.
 
@@ -400,12 +410,7 @@ def l1_penalty(params: Any, *, weight: float = 1.0) -> Array:
         >>> float(lb.l1_penalty([np.array([1.0, -2.0]), np.array([0.5])], weight=0.1))
         0.35
     """
-    weight = check_positive("weight", weight)
-    total = None
-    for p in _params(params):
-        s = B.sum(B.abs(p))
-        total = s if total is None else total + s
-    return weight * total
+    return _penalty(params, weight, B.abs)
 
 
 def l2_penalty(params: Any, *, weight: float = 1.0) -> Array:
@@ -432,9 +437,4 @@ def l2_penalty(params: Any, *, weight: float = 1.0) -> Array:
         >>> float(lb.l2_penalty(np.array([1.0, -2.0]), weight=0.1))
         0.5
     """
-    weight = check_positive("weight", weight)
-    total = None
-    for p in _params(params):
-        s = B.sum(p * p)
-        total = s if total is None else total + s
-    return weight * total
+    return _penalty(params, weight, lambda p: p * p)
