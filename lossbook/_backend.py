@@ -198,6 +198,16 @@ def sqrt(x: Array) -> Array:
     return x.sqrt() if is_tensor(x) else np.sqrt(x)
 
 
+def safe_divide(numerator: Array, denominator: Array) -> Array:
+    """numerator / denominator where denominator > 0, else 0 with a zero gradient.
+
+    The losses use it for means over "whatever counted" (targets not ignored, valid pairs,
+    relevant items), so that an empty count gives 0 instead of NaN.
+    """
+    positive = denominator > 0
+    return where(positive, numerator / where(positive, denominator, 1.0), 0.0 * numerator)
+
+
 def safe_sqrt(x: Array) -> Array:
     """sqrt(x) for x >= 0 whose gradient at 0 is 0 instead of inf (distances of identical points)."""
     positive = x > 0

@@ -307,8 +307,7 @@ def _safe_mean(total: Array, denominator: Array | int) -> Array:
     """total / denominator, and 0 (with a zero gradient) when nothing counted."""
     if isinstance(denominator, int):
         return total / denominator
-    positive = denominator > 0
-    return B.where(positive, total / B.where(positive, denominator, 1.0), 0.0 * total)
+    return B.safe_divide(total, denominator)
 
 
 def _ce_from_parts(p: dict[str, Any], reduction: str) -> Array:

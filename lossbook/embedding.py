@@ -91,12 +91,6 @@ def _pairwise_distances(x: Array) -> Array:
     return _distance(x[:, None, :] - x[None, :, :])
 
 
-def _mean_over(total: Array, count: Array) -> Array:
-    """total / count, or 0 with a zero gradient when nothing was counted."""
-    positive = count > 0
-    return B.where(positive, total / B.where(positive, count, 1.0), 0.0 * total)
-
-
 # ------------------------------------------------------------------------------ contrastive
 def contrastive_loss(
     x1: Any, x2: Any, label: Any, *, margin: float = 1.0, reduction: str = "mean"
@@ -316,7 +310,7 @@ def batch_triplet_loss(
         return per_anchor
     if reduction == "sum":
         return B.sum(per_anchor)
-    return _mean_over(B.sum(per_anchor), count)
+    return B.safe_divide(B.sum(per_anchor), count)
 
 
 # ------------------------------------------------------------------- in-batch negative losses

@@ -97,9 +97,7 @@ def _reduce_queries(per_query: Array, counts: Array, reduction: str) -> Array:
         return per_query
     if reduction == "sum":
         return B.sum(per_query)
-    n = B.sum(cast_like(counts > 0, per_query))
-    positive = n > 0
-    return B.where(positive, B.sum(per_query) / B.where(positive, n, 1.0), 0.0 * B.sum(per_query))
+    return B.safe_divide(B.sum(per_query), B.sum(cast_like(counts > 0, per_query)))
 
 
 def _gain(relevance: Array, gain: str) -> Array:
@@ -225,8 +223,7 @@ def ndcg(
     s, r, m = _prepare(scores, relevance, mask)
     actual = _dcg(s, r, m, k, gain)
     ideal = _dcg(r, r, m, k, gain)
-    positive = ideal > 0
-    per = B.where(positive, actual / B.where(positive, ideal, 1.0), 0.0)
+    per = B.safe_divide(actual, ideal)
     return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
 
 
@@ -312,8 +309,7 @@ def recall_at_k(
     relevant = cast_like((rel > 0) & m_sorted, s)
     found = B.sum_axis(relevant * cast_like(pos < k, s), -1)
     total = B.sum_axis(relevant, -1)
-    positive = total > 0
-    per = B.where(positive, found / B.where(positive, total, 1.0), 0.0)
+    per = B.safe_divide(found, total)
     return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
 
 
@@ -375,8 +371,7 @@ def ranknet_loss(
     terms, valid = _pair_terms(s, r, m, sigma)
     count = B.sum_axis(B.sum_axis(valid, -1), -1)
     total = B.sum_axis(B.sum_axis(terms * valid, -1), -1)
-    positive = count > 0
-    per = B.where(positive, total / B.where(positive, count, 1.0), 0.0 * total)
+    per = B.safe_divide(total, count)
     return _reduce_queries(per, count, reduction)
 
 
@@ -532,8 +527,7 @@ def lambdarank_loss(
     ideal = _dcg(r, r, m, k, "exp2")
     delta = B.abs((g[:, :, None] - g[:, None, :])
                   * (inv_disc[:, :, None] - inv_disc[:, None, :]))
-    positive = ideal > 0
-    delta = delta / B.where(positive, ideal, 1.0)[:, None, None]
+    delta = B.safe_divide(delta, ideal[:, None, None] + 0.0 * delta)
     terms, valid = _pair_terms(s, r, m, sigma)
     per = B.sum_axis(B.sum_axis(B.detach(delta) * terms * valid, -1), -1)
     return _reduce_queries(per, B.sum_axis(B.sum_axis(valid, -1), -1), reduction)
