@@ -28,7 +28,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Every assignment runs in well under a minute; a runaway loop is cut at 5 minutes.
-c.ExecutePreprocessor.timeout = 300
-c.Execute.timeout = 300
-c.Execute.interrupt_on_timeout = True
+# Autograding runs student code in a sandboxed kernel (no network, bounded memory, CPU time and
+# output, a filesystem view without the gradebook, other submissions or solutions) and undoes
+# tampering before every test cell. A cell is interrupted after LOSSBOOK_CELL_TIMEOUT seconds
+# (default 300). LOSSBOOK_SANDBOX=off turns the sandbox off, for trusted code only; see the
+# "For instructors" page. Grading stops with a clear error when the sandbox cannot be set up.
+from lossbook.grading.config import configure  # noqa: E402
+
+configure(c)
