@@ -300,7 +300,12 @@ def best_threshold(cost_matrix: Any) -> float:
 
 
 class CompositeLoss(NamedTuple):
-    """The result of :func:`composite_loss`: the total to minimise and each weighted part."""
+    """The result of :func:`composite_loss`: the total to minimise and each weighted part.
+
+    Attributes:
+        total: the weighted sum of the terms, the value to minimise.
+        parts: each term after weighting, by name, for logging.
+    """
 
     total: Array
     parts: dict[str, Array]

@@ -2,7 +2,7 @@ r"""Classification losses: how well predicted probabilities (or scores) match cl
 
 Most functions take **logits** (unnormalised scores) rather than probabilities: the loss is
 then computed with log-sigmoid or log-softmax, which stay finite for logits of any size. The
-only exception is :func:`binary_cross_entropy`, which takes probabilities like its torch twin.
+only exception is :func:`~lossbook.binary_cross_entropy`, which takes probabilities like its torch twin.
 """
 
 from __future__ import annotations
@@ -198,8 +198,11 @@ def binary_cross_entropy_with_logits_grad(
     which is :math:`\sigma(z) - y` without weights: the predicted probability minus the label.
 
     Args:
-        ``input``, ``target``, ``weight``, ``pos_weight`` and ``reduction`` are those of
-        :func:`binary_cross_entropy_with_logits`.
+        input: as in :func:`binary_cross_entropy_with_logits`.
+        target: as in :func:`binary_cross_entropy_with_logits`.
+        weight: as in :func:`binary_cross_entropy_with_logits`.
+        pos_weight: as in :func:`binary_cross_entropy_with_logits`.
+        reduction: as in :func:`binary_cross_entropy_with_logits`.
 
     Returns:
         An array shaped like ``input`` and of the same kind (divided by the number of elements
@@ -401,8 +404,12 @@ def cross_entropy_grad(
     that is the familiar :math:`p - \text{onehot}(y)`.
 
     Args:
-        ``input``, ``target``, ``weight``, ``ignore_index``, ``label_smoothing`` and
-        ``reduction`` are those of :func:`cross_entropy`.
+        input: as in :func:`cross_entropy`.
+        target: as in :func:`cross_entropy`.
+        weight: as in :func:`cross_entropy`.
+        ignore_index: as in :func:`cross_entropy`.
+        label_smoothing: as in :func:`cross_entropy`.
+        reduction: as in :func:`cross_entropy`.
 
     Returns:
         An array shaped like ``input`` and of the same kind. For ``'mean'`` it is divided by the

@@ -27,7 +27,15 @@ __all__ = [
 
 
 class LineData(NamedTuple):
-    """Points around a straight line ``y = slope * x + intercept``."""
+    """Points around a straight line ``y = slope * x + intercept``.
+
+    Attributes:
+        x: the inputs, shape (n,).
+        y: the targets, shape (n,).
+        slope: the slope of the true line.
+        intercept: the intercept of the true line.
+        is_outlier: shape (n,), ``True`` where the target was replaced by an outlier.
+    """
 
     x: np.ndarray  # shape (n,)
     y: np.ndarray  # shape (n,)
@@ -37,7 +45,14 @@ class LineData(NamedTuple):
 
 
 class PriceData(NamedTuple):
-    """Items whose prices span several orders of magnitude."""
+    """Items whose prices span several orders of magnitude.
+
+    Attributes:
+        features: shape (n, 2): the log10 of the list price and a noisy demand signal.
+        price: shape (n,): the true price in dollars.
+        category: shape (n,): 0 for an everyday item (about $10 to $300), 1 for a premium
+            one (about $1k to $10k).
+    """
 
     features: np.ndarray  # shape (n, 2): log10(list price), a noisy demand signal
     price: np.ndarray  # shape (n,): the true price in dollars
@@ -188,7 +203,14 @@ def load_corpus() -> str:
 
 
 class RankingData(NamedTuple):
-    """A learning-to-rank data set: lists of items with features and graded relevance."""
+    """A learning-to-rank data set: lists of items with features and graded relevance.
+
+    Attributes:
+        features: shape (Q, L, F): one feature vector per item; padding rows are 0.
+        relevance: shape (Q, L), integers from 0 (not relevant) to 4; padding is 0.
+        mask: shape (Q, L), ``True`` for a real item and ``False`` for padding.
+        weights: shape (F,): the hidden direction that relevance depends on.
+    """
 
     features: np.ndarray  # (Q, L, F): one feature vector per item; padding rows are 0
     relevance: np.ndarray  # (Q, L) int64 in 0..4 (0 = not relevant); padding is 0

@@ -81,7 +81,9 @@ def mse_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`mse` with respect to ``input``: :math:`2 r` per element.
 
     Args:
-        ``input``, ``target`` and ``reduction`` are those of :func:`mse`.
+        input: as in :func:`mse`.
+        target: as in :func:`mse`.
+        reduction: as in :func:`mse`.
 
     Returns:
         :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
@@ -143,7 +145,9 @@ def mae_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`mae` with respect to ``input``: :math:`\operatorname{sign}(r)`.
 
     Args:
-        ``input``, ``target`` and ``reduction`` are those of :func:`mae`.
+        input: as in :func:`mae`.
+        target: as in :func:`mae`.
+        reduction: as in :func:`mae`.
 
     Returns:
         :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
@@ -218,7 +222,10 @@ def huber_grad(input: Any, target: Any, *, delta: float = 1.0, reduction: str = 
     :math:`\delta \operatorname{sign}(r)`, i.e. :math:`r` clipped to :math:`[-\delta, \delta]`.
 
     Args:
-        ``input``, ``target``, ``delta`` and ``reduction`` are those of :func:`huber`.
+        input: as in :func:`huber`.
+        target: as in :func:`huber`.
+        delta: as in :func:`huber`.
+        reduction: as in :func:`huber`.
 
     Returns:
         :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
@@ -287,7 +294,10 @@ def smooth_l1_grad(input: Any, target: Any, *, beta: float = 1.0, reduction: str
     r"""Gradient of :func:`smooth_l1`: :math:`r / \beta` clipped to :math:`[-1, 1]`.
 
     Args:
-        ``input``, ``target``, ``beta`` and ``reduction`` are those of :func:`smooth_l1`.
+        input: as in :func:`smooth_l1`.
+        target: as in :func:`smooth_l1`.
+        beta: as in :func:`smooth_l1`.
+        reduction: as in :func:`smooth_l1`.
 
     Returns:
         :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
@@ -357,7 +367,9 @@ def log_cosh_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
     r"""Gradient of :func:`log_cosh`: :math:`\tanh(r)`, bounded by 1 like MAE's.
 
     Args:
-        ``input``, ``target`` and ``reduction`` are those of :func:`log_cosh`.
+        input: as in :func:`log_cosh`.
+        target: as in :func:`log_cosh`.
+        reduction: as in :func:`log_cosh`.
 
     Returns:
         :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
@@ -430,7 +442,10 @@ def quantile_grad(input: Any, target: Any, *, q: float = 0.5, reduction: str = "
     prediction is too high, :math:`-q` elsewhere.
 
     Args:
-        ``input``, ``target``, ``q`` and ``reduction`` are those of :func:`quantile`.
+        input: as in :func:`quantile`.
+        target: as in :func:`quantile`.
+        q: as in :func:`quantile`.
+        reduction: as in :func:`quantile`.
 
     Returns:
         :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:

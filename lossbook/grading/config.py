@@ -1,4 +1,5 @@
-"""Make nbgrader's autograde use the sandboxed, guarded Execute step.
+"""Make nbgrader's autograde use the sandboxed, guarded Execute step (and zip_collect our
+LMS collector).
 
 ``nbgrader_config.py`` calls :func:`configure` with nbgrader's config object ``c``. Autograde's
 preprocessors stay nbgrader's own, in nbgrader's order, with ``Execute`` swapped for
@@ -55,7 +56,13 @@ def configure(c: Any) -> None:
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     c.Autograde.autograde_preprocessors = [SandboxedExecute if p is Execute else p
                                            for p in default]
+    # zip_collect reads LMS file names with our collector (timestamps, renamed copies).
+    c.ZipCollectApp.collector_plugin = "lossbook.grading.collect.LMSCollector"
     c.SandboxedExecute.sandbox = sandbox_enabled()
+    # LOSSBOOK_GUARD=off skips the tamper guard (the test suite uses it to show that the
+    # attacks it defends against are real).
+    c.SandboxedExecute.guard = sandbox_enabled({"LOSSBOOK_SANDBOX": os.environ.get(
+        "LOSSBOOK_GUARD", "on")})
     timeout = _int_env("LOSSBOOK_CELL_TIMEOUT", 300)
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True

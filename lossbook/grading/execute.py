@@ -136,15 +136,18 @@ class SandboxedExecute(Execute):
         km.kernel_name = KERNEL_NAME
         return km
 
-    async def _call_guard(self, call: str) -> None:
+    async def _call_guard(self, call: str) -> bool:
+        """Run ``guard.<call>`` silently in the kernel; False (and a note) if it failed."""
         assert self.kc is not None
         msg_id = await ensure_async(self.kc.execute(f"{GUARD}.{call}", silent=True,
                                                     store_history=False))
         reply = await self.async_wait_for_reply(msg_id)
-        if reply is not None and reply["content"]["status"] != "ok":
-            content = reply["content"]
-            self._report["guard_errors"].append(f"{content.get('ename')}: "
-                                                f"{content.get('evalue')}")
+        if reply is None or reply["content"]["status"] != "ok":
+            content = reply["content"] if reply is not None else {}
+            self._report["guard_errors"].append(
+                f"{call}: {content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+            return False
+        return True
 
     async def _guard_report(self) -> list[str]:
         assert self.kc is not None
@@ -171,11 +174,15 @@ class SandboxedExecute(Execute):
         if self._dead:
             cell.outputs = [_error("NotRun", f"this cell was not run: {self._dead}")]
             return cell
-        locked = bool(cell.metadata.get("nbgrader", {}).get("locked")
-                      or cell.metadata.get("nbgrader", {}).get("grade"))
+        meta = cell.metadata.get("nbgrader", {})
+        locked = bool(meta.get("locked") or meta.get("grade"))
         try:
-            if self.guard and locked:
-                await self._call_guard("before_cell()")
+            if self.guard and locked and not await self._call_guard("before_cell()") \
+                    and meta.get("grade"):
+                # The submission disabled the guard: its tests cannot be trusted to run.
+                cell.outputs = [_error("TamperingDetected", "the grading guard was disabled "
+                                       "before this test cell, so the test was not run")]
+                return cell
             cell = await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
             if self.guard and locked:

@@ -52,7 +52,7 @@ NOBODY = 65534
 ENV_ALLOWED = (
     "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "PYTHONHASHSEED", "NBGRADER_EXECUTION",
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
-    "LOSSBOOK_PROGRESS", "MPLBACKEND", "JPY_PARENT_PID",
+    "LOSSBOOK_PROGRESS", "MPLBACKEND",
 )
 SOCKET_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     env["HOME"] = os.environ.get("HOME", "/tmp")
     env["MPLCONFIGDIR"] = "/tmp/matplotlib"
     env["MALLOC_ARENA_MAX"] = "2"  # keeps the address space of many threads small
+    # The kernel's parent is the sandbox's own init; 1 tells ipykernel not to watch for the
+    # grader's process id (which it cannot see), bubblewrap's --die-with-parent does that.
+    env["JPY_PARENT_PID"] = "1"
     cmd = bwrap_command(kernel, workdir=os.getcwd(), hide=args.hide, runtime_dir=runtime,
                         env=env, bwrap=bwrap)
     limits = Limits(args.memory_mb, args.cpu_seconds, args.file_size_mb)

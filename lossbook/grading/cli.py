@@ -1,0 +1,388 @@
+"""``lossbook grade``: nbgrader's collect, autograde, feedback and export, in parallel.
+
+Every step is a real nbgrader command run in the course directory, so the gradebook stays
+nbgrader's database and formgrader, ``nbgrader export`` and the rest keep working on it.
+What this adds:
+
+* setup errors (unknown assignment, no gradebook, no submissions, no sandbox) stop everything
+  with one clear message and exit status 2, before any student code runs;
+* ``--jobs`` submissions are graded at once, each by its own ``nbgrader autograde --student``
+  process (nbgrader itself grades one at a time), with a progress bar;
+* a rerun grades only submissions that are new or changed (or whose previous grading failed),
+  comparing a digest of each submission folder and of the assignment's source; grades live in
+  nbgrader's database keyed by student, assignment and cell, so a rerun replaces a grade and
+  never adds a second one;
+* a submission nbgrader cannot grade (a notebook that is not valid JSON, say) is not lost: its
+  cells get 0 points and are marked for manual grading, and the summary says why;
+* the summary table lists every student's score, lateness and anything the sandbox or the
+  tamper guard reported.
+
+Exit status: 0 when every submission was graded, 1 when some need manual review because
+grading failed, 2 on a setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import OFF
+
+__all__ = ["GradeSetupError", "Result", "add_arguments", "grade", "run"]
+
+STATE_DIR = Path(".lossbook") / "grade-state"
+LOG_DIR = Path(".lossbook") / "logs"
+
+
+class GradeSetupError(Exception):
+    """Something about the course set-up prevents grading; the message says what."""
+
+
+@dataclass
+class Result:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str  # "graded", "unchanged" or "failed"
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds_late: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment", help="assignment name, e.g. 01-regression")
+    parser.add_argument("--course", default=".", help="course directory (where "
+                        "nbgrader_config.py is; default: the current one)")
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="submissions graded at once (default: the number of cores)")
+    parser.add_argument("--from", dest="source", metavar="FOLDER",
+                        help="collect from a folder with one sub-folder per student")
+    parser.add_argument("--no-zip", action="store_true", help="ignore an LMS export in "
+                        "downloaded/<assignment>/archive/")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds a cell may run (default: nbgrader_config.py's, 300)")
+    parser.add_argument("--memory-mb", type=int, default=None,
+                        help="memory limit of each sandboxed kernel (MiB)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code unsandboxed (only for code you trust)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade every submission, changed or not")
+    parser.add_argument("--no-feedback", action="store_true",
+                        help="skip nbgrader generate_feedback")
+    parser.add_argument("--export", default="grades.csv", metavar="CSV",
+                        help="where nbgrader export writes the grades (relative to the course; "
+                             "default grades.csv)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _nbgrader_bin() -> str:
+    exe = Path(sys.executable).with_name("nbgrader")
+    return str(exe) if exe.exists() else "nbgrader"
+
+
+def _load_coursedir(course: Path) -> Any:
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    if not (course / "nbgrader_config.py").is_file():
+        raise GradeSetupError(f"no nbgrader_config.py in {course}: run `lossbook grade` in the "
+                              "course directory or pass --course")
+    try:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    except Exception as err:  # the config file's own error, whatever it is
+        raise GradeSetupError(f"{course / 'nbgrader_config.py'} could not be loaded: "
+                              f"{type(err).__name__}: {err}") from err
+    coursedir = CourseDirectory(config=config)
+    if not coursedir.root:
+        coursedir.root = str(course)
+    return coursedir
+
+
+def _check_assignment(coursedir: Any, assignment: str) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    source = Path(coursedir.root) / coursedir.source_directory
+    known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    if assignment not in known:
+        raise GradeSetupError(f"unknown assignment {assignment!r}: {source} has "
+                              f"{', '.join(known) or 'no assignments'}")
+    url = coursedir.db_url
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+        if not path.is_file():
+            raise GradeSetupError(f"no gradebook at {path}: run `nbgrader generate_assignment "
+                                  f"{assignment}` first (it creates the gradebook)")
+    with Gradebook(url, coursedir.course_id) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise GradeSetupError(f"assignment {assignment!r} is not in the gradebook "
+                                  f"({url}): run `nbgrader generate_assignment {assignment}` "
+                                  "first") from None
+
+
+def _digest(folder: Path, salt: str) -> str:
+    h = hashlib.sha256(salt.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _run(cmd: list[str], course: Path, env: dict[str, str], log: Path) -> int:
+    with log.open("a") as fh:
+        fh.write(f"$ {' '.join(cmd)}\n")
+        fh.flush()
+        return subprocess.run(cmd, cwd=course, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                              check=False).returncode
+
+
+def _last_error(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    for line in reversed(lines):  # the most specific line first: the exception itself
+        if line and not line.startswith(("[", "$", "File ", "^")) and \
+                ("Error" in line or "error" in line):
+            return line[:200]
+    errors = [line for line in lines if "| ERROR]" in line]
+    return errors[0][:200] if errors else "nbgrader failed (see the log)"
+
+
+def _mark_for_review(coursedir: Any, assignment: str, student: str) -> None:
+    """Give every cell of a submission nbgrader could not grade 0 points, pending review."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            submission = gb.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = True
+        gb.db.commit()
+
+
+def _report_notes(course: Path, assignment: str, student: str) -> list[str]:
+    notes = []
+    folder = course / ".lossbook" / "reports" / assignment / student
+    for path in sorted(folder.glob("*.json")):
+        report = json.loads(path.read_text())
+        where = path.stem
+        if report.get("repairs"):
+            notes.append(f"{where}: tampering undone ({', '.join(report['repairs'][:3])}"
+                         f"{', ...' if len(report['repairs']) > 3 else ''})")
+        for key, text in (("dead", "kernel died in cell"), ("stopped", "timed out in cell"),
+                          ("truncated", "output cut in cell")):
+            if report.get(key) is not None:
+                notes.append(f"{where}: {text} {report[key]}")
+        if not report.get("sandbox", True):
+            notes.append(f"{where}: graded WITHOUT the sandbox")
+    return notes
+
+
+def _collect(args: argparse.Namespace, coursedir: Any, course: Path) -> dict[str, list[str]]:
+    from .collect import collect_folder
+
+    notes: dict[str, list[str]] = {}
+    if args.source:
+        try:
+            notes = collect_folder(args.source, course, args.assignment,
+                                   submitted=coursedir.submitted_directory,
+                                   release=coursedir.release_directory)
+        except FileNotFoundError as err:
+            raise GradeSetupError(str(err)) from None
+    archive = course / "downloaded" / args.assignment / "archive"
+    if not args.source and not args.no_zip and archive.is_dir() and any(archive.iterdir()):
+        log = course / LOG_DIR / args.assignment / "_zip_collect.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        code = _run([_nbgrader_bin(), "zip_collect", args.assignment, "--force"], course,
+                    _env(args), log)
+        if code != 0:
+            raise GradeSetupError(f"nbgrader zip_collect failed: {_last_error(log)} "
+                                  f"(log: {log})")
+    return notes
+
+
+def _env(args: argparse.Namespace, threads: int | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if args.no_sandbox:
+        env["LOSSBOOK_SANDBOX"] = "off"
+    if args.timeout is not None:
+        env["LOSSBOOK_CELL_TIMEOUT"] = str(args.timeout)
+    if args.memory_mb is not None:
+        env["LOSSBOOK_MEMORY_MB"] = str(args.memory_mb)
+    if threads is not None:
+        for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[key] = str(threads)
+    return env
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.jobs < 1:
+        raise GradeSetupError(f"--jobs must be at least 1, got {args.jobs}")
+    for name in ("timeout", "memory_mb"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise GradeSetupError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def grade(args: argparse.Namespace) -> list[Result]:
+    """Run the whole round for ``args.assignment``; return one result per submission."""
+    from nbgrader.api import Gradebook
+
+    from .sandbox import SandboxError, check_sandbox
+
+    _validate(args)
+    course = Path(args.course).resolve()
+    if not args.no_sandbox and os.environ.get("LOSSBOOK_SANDBOX", "on").lower() not in OFF:
+        try:
+            check_sandbox()
+        except SandboxError as err:
+            raise GradeSetupError(str(err)) from None
+    coursedir = _load_coursedir(course)
+    _check_assignment(coursedir, args.assignment)
+    collect_notes = _collect(args, coursedir, course)
+
+    submitted = course / coursedir.submitted_directory
+    students = sorted(p.parent.name for p in submitted.glob(f"*/{args.assignment}")
+                      if p.is_dir())
+    if not students:
+        raise GradeSetupError(
+            f"no submissions of {args.assignment!r}: nothing in {submitted}/<student>/"
+            f"{args.assignment}/, no LMS export in downloaded/{args.assignment}/archive/ "
+            "and no --from folder")
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        for student in students:  # before the parallel part: no two processes create one
+            gb.update_or_create_student(student)
+
+    source = course / coursedir.source_directory / args.assignment
+    salt = _digest(source, f"{args.no_sandbox}") if source.is_dir() else ""
+    state_file = course / STATE_DIR / f"{args.assignment}.json"
+    state: dict[str, dict[str, Any]] = (json.loads(state_file.read_text())
+                                        if state_file.is_file() else {})
+    digests = {s: _digest(submitted / s / args.assignment, salt) for s in students}
+    todo = [s for s in students if args.force or state.get(s, {}).get("digest") != digests[s]
+            or state.get(s, {}).get("status") != "graded"]
+
+    jobs = max(1, min(args.jobs, len(todo) or 1))
+    env = _env(args, threads=max(1, (os.cpu_count() or 1) // jobs))
+    logs = course / LOG_DIR / args.assignment
+    logs.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+
+    def one(student: str) -> tuple[str, bool]:
+        log = logs / f"{student}.log"
+        log.write_text("")
+        report_dir = course / ".lossbook" / "reports" / args.assignment / student
+        for old in report_dir.glob("*.json"):
+            old.unlink()
+        nbgrader = _nbgrader_bin()
+        ok = _run([nbgrader, "autograde", args.assignment, "--student", student, "--force"],
+                  course, env, log) == 0
+        if ok and not args.no_feedback:
+            ok = _run([nbgrader, "generate_feedback", args.assignment, "--student", student,
+                       "--force"], course, env, log) == 0
+        return student, ok
+
+    outcome: dict[str, bool] = {}
+    if todo:
+        from tqdm.auto import tqdm
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool, \
+                tqdm(total=len(todo), desc=f"grading {args.assignment}", unit="submission",
+                     disable=args.quiet, file=sys.stderr) as bar:
+            futures = [pool.submit(one, s) for s in todo]
+            for future in as_completed(futures):
+                student, ok = future.result()
+                with lock:
+                    outcome[student] = ok
+                bar.update(1)
+
+    results = []
+    for student in students:
+        notes = list(collect_notes.get(student, []))
+        if student not in outcome:
+            status = "unchanged"
+        elif outcome[student]:
+            status = "graded"
+        else:
+            status = "failed"
+            _mark_for_review(coursedir, args.assignment, student)
+            notes.append(f"not graded: {_last_error(logs / f'{student}.log')}; 0 points until "
+                         f"reviewed (log: {logs / f'{student}.log'})")
+        if status != "failed":
+            notes += _report_notes(course, args.assignment, student)
+        for name in sorted(p.name for p in (course / coursedir.release_directory /
+                                            args.assignment).glob("*.ipynb")):
+            if not (submitted / student / args.assignment / name).exists() and \
+                    f"missing {name}" not in notes:
+                notes.append(f"missing {name}")
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+            sub = gb.find_submission(args.assignment, student)
+            score, max_score = sub.score, sub.max_score
+            late = sub.total_seconds_late
+        results.append(Result(student, status, score, max_score, late, notes))
+        if status != "unchanged":
+            state[student] = {"digest": digests[student], "status": status}
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
+
+    export = course / args.export
+    log = logs / "_export.log"
+    log.write_text("")
+    if _run([_nbgrader_bin(), "export", "--to", str(export)], course, _env(args), log) != 0:
+        raise GradeSetupError(f"nbgrader export failed: {_last_error(log)} (log: {log})")
+    return results
+
+
+def summary_table(results: list[Result]) -> str:
+    """A plain-text table of the results, one row per student."""
+    header = ("student", "status", "score", "late", "notes")
+    rows = [(r.student, r.status, f"{r.score:g}/{r.max_score:g}",
+             f"{r.seconds_late / 3600:.1f} h" if r.seconds_late > 0 else "",
+             "; ".join(r.notes)) for r in results]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4]
+             for row in [header, *rows]]
+    lines.insert(1, "-" * min(120, len(lines[0]) + 10))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``lossbook grade``: grade, print the summary, return the exit status."""
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        print("lossbook grade: error: nbgrader is not installed "
+              "(pip install 'lossbook[grading]')", file=sys.stderr)
+        return 2
+    try:
+        results = grade(args)
+    except GradeSetupError as err:
+        print(f"lossbook grade: error: {err}", file=sys.stderr)
+        return 2
+    print(summary_table(results))
+    counts = {s: sum(r.status == s for r in results) for s in ("graded", "unchanged", "failed")}
+    print(f"\n{counts['graded']} graded, {counts['unchanged']} unchanged, "
+          f"{counts['failed']} failed (0 points until reviewed); grades in "
+          f"{Path(args.course).resolve() / args.export}")
+    return 1 if counts["failed"] else 0
+
+
+def read_grades(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of an ``nbgrader export`` CSV (a small helper for scripts and tests)."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
