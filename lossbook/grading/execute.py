@@ -44,6 +44,18 @@ KERNEL_NAME = "lossbook-sandbox"
 GUARD_MODULE = "lossbook.grading.guard"
 # How a silent request reaches the guard from the grader (no name in the user's namespace).
 GUARD = f"__import__({GUARD_MODULE!r}).grading.guard"
+# The guard's functions, checked against the grader's own copy of their bytecode after every
+# call: replacing them (guard.before_cell = lambda: None) is detected, not obeyed.
+GUARD_FUNCTIONS = ("install", "rebase", "before_cell", "after_cell", "_restore_mapping",
+                   "_repair", "_trusted_callback")
+
+
+def _guard_check_expression() -> str:
+    from . import guard
+
+    return " and ".join(f"{GUARD}.{name}.__code__.co_code == "
+                        f"{getattr(guard, name).__code__.co_code!r}"
+                        for name in GUARD_FUNCTIONS)
 
 
 def report_path(root: str | os.PathLike[str], assignment: str, student: str,
@@ -139,13 +151,18 @@ class SandboxedExecute(Execute):
     async def _call_guard(self, call: str) -> bool:
         """Run ``guard.<call>`` silently in the kernel; False (and a note) if it failed."""
         assert self.kc is not None
-        msg_id = await ensure_async(self.kc.execute(f"{GUARD}.{call}", silent=True,
-                                                    store_history=False))
+        msg_id = await ensure_async(self.kc.execute(
+            f"{GUARD}.{call}", silent=True, store_history=False,
+            user_expressions={"intact": self._guard_check}))
         reply = await self.async_wait_for_reply(msg_id)
         if reply is None or reply["content"]["status"] != "ok":
             content = reply["content"] if reply is not None else {}
             self._report["guard_errors"].append(
                 f"{call}: {content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+            return False
+        intact = reply["content"].get("user_expressions", {}).get("intact", {})
+        if intact.get("data", {}).get("text/plain") != "True":
+            self._report["guard_errors"].append(f"{call}: the guard's code was replaced")
             return False
         return True
 
@@ -236,6 +253,7 @@ class SandboxedExecute(Execute):
                    km: Any = None) -> tuple[NotebookNode, Any]:
         self._dead: str | None = None
         self._student_ran = False
+        self._guard_check = _guard_check_expression()
         self._output_bytes = 0
         self._truncated_cell: int | None = None
         self._report: dict[str, Any] = {"sandbox": self.sandbox, "guard": self.guard,
