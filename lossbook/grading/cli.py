@@ -6,10 +6,12 @@ What this adds:
 
 * setup errors (unknown assignment, no gradebook, no submissions, no sandbox) stop everything
   with one clear message and exit status 2, before any student code runs;
-* ``--jobs`` submissions are graded at once, each by its own ``nbgrader autograde --student``
-  process (nbgrader itself grades one at a time), with a progress bar;
-* a rerun grades only submissions that are new or changed (or whose previous grading failed),
-  comparing a digest of each submission folder and of the assignment's source; grades live in
+* ``--jobs`` submissions are graded at once (nbgrader itself grades one at a time): each of
+  ``--jobs`` worker processes loads nbgrader once and calls nbgrader's own Python API
+  (``NbGraderAPI.autograde`` and ``generate_feedback``, what formgrader uses) for one student
+  after another, with a progress bar;
+* a rerun grades only submissions that are new or changed, comparing a digest of each
+  submission folder and of the assignment's source (``--force`` regrades all); grades live in
   nbgrader's database keyed by student, assignment and cell, so a rerun replaces a grade and
   never adds a second one;
 * a submission nbgrader cannot grade (a notebook that is not valid JSON, say) is not lost: its
@@ -30,8 +32,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,47 +275,42 @@ def grade(args: argparse.Namespace) -> list[Result]:
     state: dict[str, dict[str, Any]] = (json.loads(state_file.read_text())
                                         if state_file.is_file() else {})
     digests = {s: _digest(submitted / s / args.assignment, salt) for s in students}
-    todo = [s for s in students if args.force or state.get(s, {}).get("digest") != digests[s]
-            or state.get(s, {}).get("status") != "graded"]
+    todo = [s for s in students if args.force or state.get(s, {}).get("digest") != digests[s]]
 
     jobs = max(1, min(args.jobs, len(todo) or 1))
     env = _env(args, threads=max(1, (os.cpu_count() or 1) // jobs))
     logs = course / LOG_DIR / args.assignment
     logs.mkdir(parents=True, exist_ok=True)
-    lock = threading.Lock()
-
-    def one(student: str) -> tuple[str, bool]:
-        log = logs / f"{student}.log"
-        log.write_text("")
-        report_dir = course / ".lossbook" / "reports" / args.assignment / student
-        for old in report_dir.glob("*.json"):
+    for student in todo:  # reports of an earlier grading must not outlive it
+        for old in (course / ".lossbook" / "reports" / args.assignment / student).glob("*.json"):
             old.unlink()
-        nbgrader = _nbgrader_bin()
-        ok = _run([nbgrader, "autograde", args.assignment, "--student", student, "--force"],
-                  course, env, log) == 0
-        if ok and not args.no_feedback:
-            ok = _run([nbgrader, "generate_feedback", args.assignment, "--student", student,
-                       "--force"], course, env, log) == 0
-        return student, ok
 
     outcome: dict[str, bool] = {}
     if todo:
+        import multiprocessing
+
         from tqdm.auto import tqdm
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool, \
+        context = multiprocessing.get_context("spawn")  # a clean interpreter per worker
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                 initializer=_worker_init, initargs=(str(course), env)) as pool, \
                 tqdm(total=len(todo), desc=f"grading {args.assignment}", unit="submission",
                      disable=args.quiet, file=sys.stderr) as bar:
-            futures = [pool.submit(one, s) for s in todo]
+            futures = [pool.submit(_grade_one, args.assignment, s, not args.no_feedback)
+                       for s in todo]
             for future in as_completed(futures):
-                student, ok = future.result()
-                with lock:
-                    outcome[student] = ok
+                student, ok, log = future.result()
+                (logs / f"{student}.log").write_text(log)
+                outcome[student] = ok
                 bar.update(1)
 
     results = []
     for student in students:
         notes = list(collect_notes.get(student, []))
-        if student not in outcome:
+        if student not in outcome and state[student].get("status") == "failed":
+            status = "failed"  # not retried: the same files would fail the same way
+            notes.append("not graded, unchanged since grading failed; review by hand")
+        elif student not in outcome:
             status = "unchanged"
         elif outcome[student]:
             status = "graded"
@@ -335,7 +331,7 @@ def grade(args: argparse.Namespace) -> list[Result]:
             score, max_score = sub.score, sub.max_score
             late = sub.total_seconds_late
         results.append(Result(student, status, score, max_score, late, notes))
-        if status != "unchanged":
+        if student in outcome:
             state[student] = {"digest": digests[student], "status": status}
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
@@ -346,6 +342,45 @@ def grade(args: argparse.Namespace) -> list[Result]:
     if _run([_nbgrader_bin(), "export", "--to", str(export)], course, _env(args), log) != 0:
         raise GradeSetupError(f"nbgrader export failed: {_last_error(log)} (log: {log})")
     return results
+
+
+_worker: dict[str, Any] = {}
+
+
+def _worker_init(course: str, env: dict[str, str]) -> None:
+    """Start of a grading worker: the course's environment and nbgrader's API, loaded once."""
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(course)
+    import warnings
+
+    # nbgrader's own SQLAlchemy warnings are not the instructor's business; its log is kept.
+    warnings.simplefilter("ignore")
+    from nbgrader.apps import NbGraderAPI
+
+    coursedir = _load_coursedir(Path(course))
+    _worker["api"] = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
+
+
+def _grade_one(assignment: str, student: str, feedback: bool) -> tuple[str, bool, str]:
+    """Autograde (and write feedback for) one submission in a worker; never raises."""
+    api = _worker["api"]
+    parts = []
+    try:
+        result = api.autograde(assignment, student, force=True, create=True)
+        parts += [result.get("log", ""), result.get("error", "")]
+        ok = bool(result.get("success"))
+        if ok and feedback:
+            result = api.generate_feedback(assignment, student, force=True)
+            parts += [result.get("log", ""), result.get("error", "")]
+            ok = bool(result.get("success"))
+    except Exception as err:  # a crash in nbgrader itself: this submission fails, not the run
+        import traceback
+
+        parts.append(traceback.format_exc())
+        parts.append(f"{type(err).__name__}: {err}")
+        ok = False
+    return student, ok, "\n".join(p for p in parts if p)
 
 
 def summary_table(results: list[Result]) -> str:

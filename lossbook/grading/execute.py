@@ -145,6 +145,8 @@ class SandboxedExecute(Execute):
         spec = KernelSpec(argv=argv, display_name="lossbook grading kernel", language="python",
                           interrupt_mode="message" if self.sandbox else "signal", env={})
         km.kernel_spec_manager = _OneSpec(spec)
+        # Grading is over when the kernel is asked to stop; do not wait long for a clean exit.
+        km.shutdown_wait_time = 1.0
         km.kernel_name = KERNEL_NAME
         return km
 

@@ -41,6 +41,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def _python_paths() -> list[Path]:
 
 def bwrap_command(kernel_argv: list[str], *, workdir: str, hide: list[str],
                   runtime_dir: str | None = None, env: dict[str, str] | None = None,
-                  bwrap: str = "bwrap") -> list[str]:
+                  empty_file: str | None = None, bwrap: str = "bwrap") -> list[str]:
     """The ``bwrap`` command line that runs ``kernel_argv`` sandboxed in ``workdir``.
 
     Args:
@@ -135,12 +136,15 @@ def bwrap_command(kernel_argv: list[str], *, workdir: str, hide: list[str],
             ``/tmp``, ``/var/tmp`` and ``/dev/shm`` are always hidden.
         runtime_dir: this kernel's own folder for its connection file and sockets.
         env: environment of the kernel (only these variables, see ``ENV_ALLOWED``).
+        empty_file: an empty regular file, mounted over files that must look empty (device
+            nodes such as ``/dev/null`` cannot be read through a bind mount in the sandbox).
         bwrap: the bubblewrap executable.
 
     Returns:
         The argv to run.
     """
     work = _real(workdir)
+    empty = empty_file or "/dev/null"
     hidden = [_real(h) for h in hide]
     home = os.environ.get("HOME")
     if home and _real(home) != Path("/"):
@@ -160,7 +164,7 @@ def bwrap_command(kernel_argv: list[str], *, workdir: str, hide: list[str],
         if h.is_dir():
             cmd += ["--tmpfs", str(h)]
         elif h.exists():
-            cmd += ["--ro-bind", "/dev/null", str(h)]
+            cmd += ["--ro-bind", empty, str(h)]
     for p in expose:
         cmd += ["--ro-bind", str(p), str(p)]
     if runtime_dir:
@@ -168,7 +172,7 @@ def bwrap_command(kernel_argv: list[str], *, workdir: str, hide: list[str],
     cmd += ["--bind", str(work), str(work)]
     # The notebooks in the submission folder hold the hidden tests while they are graded.
     for masked in sorted(work.glob("*.ipynb")) + sorted(work.glob("timestamp.txt")):
-        cmd += ["--ro-bind", "/dev/null", str(masked)]
+        cmd += ["--ro-bind", empty, str(masked)]
     cmd += ["--chdir", str(work), "--clearenv"]
     for key, value in sorted((env or {}).items()):
         cmd += ["--setenv", key, value]
@@ -255,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     # The kernel's parent is the sandbox's own init; 1 tells ipykernel not to watch for the
     # grader's process id (which it cannot see), bubblewrap's --die-with-parent does that.
     env["JPY_PARENT_PID"] = "1"
+    fd, empty = tempfile.mkstemp(prefix="lossbook-empty-")
+    os.close(fd)
     cmd = bwrap_command(kernel, workdir=os.getcwd(), hide=args.hide, runtime_dir=runtime,
-                        env=env, bwrap=bwrap)
+                        env=env, empty_file=empty, bwrap=bwrap)
     limits = Limits(args.memory_mb, args.cpu_seconds, args.file_size_mb)
     # The grader interrupts by message; a terminal's Ctrl-C must not kill the launcher (the
     # kernel would die with it).
@@ -267,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         proc.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
-    return proc.wait()
+    try:
+        return proc.wait()
+    finally:
+        os.remove(empty)
 
 
 if __name__ == "__main__":

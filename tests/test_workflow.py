@@ -1,0 +1,151 @@
+"""The instructor's whole round, as the "For instructors" page describes it, on a synthetic class.
+
+Release with nbgrader, set a due date, receive an LMS export (one zip of files named the way
+Blackboard-style exports name them, with a resubmission, a late upload renamed by the LMS, a
+notebook that is not valid JSON and stray files), run ``lossbook grade``, review the submission
+that needs it by hand, return feedback and export the grades. The checks read nbgrader's own
+outputs: the gradebook, ``feedback/`` and the exported CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from nbgrader_helpers import fill_in, make_course_copy, nbgrader, solution_sources
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
+
+A = "01-regression"
+NB = "regression-losses.ipynb"
+DUE = "2026-11-20 23:59:59"
+PARTIAL = ("huber_loss", "log_cosh_stable", "coverage")  # 3 + 4 + 2 points
+
+
+def _notebook(course: Path, answered: dict[str, str]) -> str:
+    out = course / "tmp.ipynb"
+    fill_in(course / "exercises" / A / NB, answered, out)
+    text = out.read_text()
+    out.unlink()
+    return text
+
+
+def _entry(student: str, when: str, name: str) -> str:
+    return f"{A}_{student}_attempt_{when}_{name}"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = make_course_copy(tmp_path_factory.mktemp("workflow"))
+    # The instructor's late policy, in the course's own nbgrader_config.py.
+    with (course / "nbgrader_config.py").open("a") as fh:
+        fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    nbgrader(course, "generate_assignment", A, "--force")
+    nbgrader(course, "db", "assignment", "add", A, f"--duedate={DUE} UTC")
+    answers = solution_sources(course / "solutions" / A / NB)
+    partial = {k: answers[k] for k in PARTIAL}
+    archive = course / "downloaded" / A / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "lms-export.zip", "w") as z:
+        z.writestr(_entry("alice", "2026-11-19-10-00-00", NB), _notebook(course, answers))
+        # bob submits twice: the later attempt (all parts) replaces the earlier one
+        z.writestr(_entry("bob", "2026-11-19-11-00-00", NB), _notebook(course, partial))
+        z.writestr(_entry("bob", "2026-11-20-09-30-00", NB), _notebook(course, answers))
+        z.writestr(_entry("carol", "2026-11-20-18-00-00", NB), _notebook(course, partial))
+        # dave is a day late, and the LMS renamed his file
+        z.writestr(_entry("dave", "2026-11-22-08-00-00", "regression-losses (1).ipynb"),
+                   _notebook(course, answers))
+        # erin's upload is cut off: not valid JSON
+        z.writestr(_entry("erin", "2026-11-20-12-00-00", NB), '{"cells": [')
+        # stray files in the export
+        z.writestr(_entry("frank", "2026-11-20-12-00-00", "notes.txt"), "my notes")
+        z.writestr("__MACOSX/._lms-export", "junk")
+        z.writestr("index.html", "<html>export index</html>")
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(course):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+               f"{os.environ.get('PATH', '')}")
+    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
+    proc = subprocess.run([str(Path(sys.executable).with_name("lossbook")), "grade", A,
+                           "--jobs", "2", "-q"], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=1500)
+    return proc
+
+
+def _grades(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh) if row["assignment"] == A}
+
+
+def test_zip_collect_puts_each_student_in_submitted(course, graded):
+    students = sorted(p.name for p in (course / "submitted").iterdir())
+    assert students == ["alice", "bob", "carol", "dave", "erin"]
+    assert (course / "submitted" / "dave" / A / NB).exists()  # renamed back
+    stamp = (course / "submitted" / "bob" / A / "timestamp.txt").read_text()
+    assert stamp.startswith("2026-11-20 09:30:00")
+
+
+def test_grades_exported_with_lateness_and_penalty(course, graded):
+    assert graded.returncode == 1, graded.stdout + graded.stderr  # erin needs review
+    grades = _grades(course / "grades.csv")
+    total = float(grades["alice"]["max_score"])
+    partial_points = sum(
+        c.metadata["nbgrader"]["points"]
+        for c in nbformat.read(course / "solutions" / A / NB, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") in {f"test_{p}" for p in PARTIAL})
+    assert float(grades["alice"]["score"]) == total
+    assert float(grades["bob"]["score"]) == total  # the later, complete attempt
+    assert float(grades["carol"]["score"]) == partial_points
+    assert float(grades["dave"]["raw_score"]) == total  # right answers ...
+    assert float(grades["dave"]["late_submission_penalty"]) == total  # ... but late: zero
+    assert float(grades["dave"]["score"]) == 0
+    assert float(grades["erin"]["score"]) == 0
+    assert "frank" not in grades  # a text file is not a submission
+    row = next(line for line in graded.stdout.splitlines() if line.startswith("dave"))
+    assert " h " in row or row.split()[3].endswith("h")
+
+
+def test_feedback_for_every_graded_student(course, graded):
+    for student in ("alice", "bob", "carol", "dave"):
+        html = course / "feedback" / student / A / "regression-losses.html"
+        assert html.exists() and "test_huber_loss" in html.read_text()
+    assert not (course / "feedback" / "erin").exists()
+
+
+def test_manual_review_then_export_again(course, graded):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(A, "erin")
+        assert sub.needs_manual_grade
+        # the instructor looks at erin's file, finds the first part right, grades it by hand
+        nb = gb.find_submission_notebook("regression-losses", A, "erin")
+        grade = next(g for g in nb.grades if g.name == "test_huber_loss")
+        grade.manual_score = grade.max_score
+        gb.db.commit()
+    nbgrader(course, "export", "--to", "after-review.csv")
+    grades = _grades(course / "after-review.csv")
+    assert float(grades["erin"]["score"]) == 3.0
+
+
+def test_rerun_changes_nothing(course, graded):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+               f"{os.environ.get('PATH', '')}")
+    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
+    before = _grades(course / "grades.csv")
+    proc = subprocess.run([str(Path(sys.executable).with_name("lossbook")), "grade", A,
+                           "--no-zip", "-q"], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert "0 graded, 4 unchanged, 1 failed" in proc.stdout, proc.stdout
+    after = _grades(course / "grades.csv")
+    assert {k: v["score"] for k, v in after.items() if k != "erin"} == \
+        {k: v["score"] for k, v in before.items() if k != "erin"}
