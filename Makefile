@@ -17,6 +17,7 @@ help:
 	@echo "make test       run the whole test suite"
 	@echo "make test-fast  library tests only (seconds)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make bench      benchmarks: grading 40 submissions, nbgrader vs lossbook grade"
 	@echo "make clean      remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -38,6 +39,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" lossbook tests
+
+# Benchmarks (not tests): timings go to _build/bench/.
+bench: $(STAMP)
+	$(BIN)/python bench/grading.py --students 40 --jobs 2
 
 exercises: $(STAMP)
 	$(BIN)/python tools/sync_setup_cells.py

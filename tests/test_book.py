@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,21 +19,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "html",
-         "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=1500,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
-    assert "build succeeded" in log
-    # -W already turns Sphinx warnings into a failed build; this catches any that slip past.
-    # (The kernel's own log lines, "[IPKernelApp] WARNING | ...", are not Sphinx warnings.)
-    assert not re.findall(r"WARNING: .*", log), re.findall(r"WARNING: .*", log)[:5]
-    return out / "_build" / "html"
+def site(built_site) -> Path:
+    """The site built by the session fixture in conftest.py (shared with test_site.py)."""
+    return built_site
 
 
 def test_config_forbids_stale_or_failing_execution():

@@ -8,6 +8,7 @@ answered), autograde, check every score, generate feedback and export the grades
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -145,3 +146,17 @@ def test_feedback_and_grade_export(graded):
         rows = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == name}
     assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"])
     assert float(rows["blank"]["score"]) == 0.0
+
+
+def test_plain_nbgrader_autograde_ran_in_the_sandbox_with_nothing_to_repair(graded):
+    """`nbgrader autograde` (no lossbook command) picks the sandbox up from nbgrader_config.py,
+    and honest work trips none of the tamper guard's wires, on every assignment."""
+    name, course = graded
+    for student in ("perfect", "blank", "partial"):
+        reports = list((course / ".lossbook" / "reports" / name / student).glob("*.json"))
+        assert reports, f"no sandbox report for {student}: was the sandbox used?"
+        for path in reports:
+            report = json.loads(path.read_text())
+            assert report["sandbox"] and report["guard"], report
+            assert report["repairs"] == [] and report["guard_errors"] == [], (student, report)
+            assert report["dead"] is None and report["truncated"] is None, report
