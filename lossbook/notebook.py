@@ -124,7 +124,9 @@ def progress(iterable: Iterable[Any] | None = None, *, total: int | None = None,
     a live bar; in the book build (myst-nb executes every page and fails on any output to
     stderr) and under ``nbgrader autograde`` (which scores a test cell that writes to stderr
     zero) nobody watches, and the saved output must stay clean. Plain ``tqdm`` writes to
-    stderr, and ``tqdm.auto`` warns where ipywidgets is missing, so the bar is chosen here:
+    stderr; ``tqdm.auto`` warns where ipywidgets is missing and, in a kernel that nobody
+    watches, saves a widget that the static site can only draw with scripts fetched from the
+    network. So the bar is chosen here:
 
     * ``"widget"``: ``tqdm.auto``'s ipywidgets bar. Chosen automatically when the code runs in
       a Jupyter kernel, ipywidgets is installed, and a front end that shows widgets is
@@ -274,6 +276,8 @@ class _DisplayLine:
             from IPython.display import display
 
             data = {"text/plain": line}
+            if not line:  # cleared (leave=False): empty HTML shows nothing, not an empty box
+                data["text/html"] = ""
             if self._handle is None:
                 self._handle = display(data, raw=True, display_id=True)
             else:

@@ -41,7 +41,9 @@ WATCHED = (
 )
 # Names that change on every request by design (ipykernel swaps in its own input(); the
 # display hook stores the last results in _, __ and ___).
-VOLATILE = {"builtins": {"_", "__", "___", "input", "raw_input"}}
+VOLATILE = {"builtins": {"_", "__", "___", "input", "raw_input"},
+            # the first optimizer step imports torch._dynamo, which wraps torch.manual_seed
+            "torch": {"manual_seed"}}
 # Event callbacks registered by these packages are the course's (matplotlib's inline backend
 # flushes figures after each cell); any other new callback is the submission's.
 TRUSTED_CALLBACK_PACKAGES = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline",
