@@ -199,13 +199,18 @@ def check_sandbox(bwrap: str | None = None) -> str:
                            "Install it (Debian/Ubuntu: `apt-get install bubblewrap`). " + off)
     if exe in _checked:
         return exe
-    probe = [exe, "--unshare-all", "--die-with-parent", "--uid", str(NOBODY), "--gid",
-             str(NOBODY), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-             "--tmpfs", "/tmp", "--", sys.executable, "-c", "import os; os.listdir('/proc')"]
-    try:
-        proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise SandboxError(f"bubblewrap ({exe}) could not be run: {err}. {off}") from err
+    # The probe is the real command line, so whatever it needs (the Python installation
+    # re-exposed over the hidden /tmp or home, say) is checked too.
+    with tempfile.TemporaryDirectory(prefix="lossbook-probe-") as work:
+        empty = os.path.join(work, "empty")
+        open(empty, "w").close()
+        probe = bwrap_command([sys.executable, "-c", "import os; os.listdir('/proc')"],
+                              workdir=work, hide=[], env={"PATH": "/usr/bin:/bin"},
+                              empty_file=empty, bwrap=exe)
+        try:
+            proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise SandboxError(f"bubblewrap ({exe}) could not be run: {err}. {off}") from err
     if proc.returncode != 0:
         raise SandboxError(
             f"bubblewrap ({exe}) cannot create a sandbox on this machine: "
