@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from nbgrader_helpers import fill_in, make_course_copy, nbgrader, solution_sources  # noqa: E402
+from nbgrader_helpers import (course_env, fill_in, make_course_copy, nbgrader,  # noqa: E402
+                              solution_sources)
 
 A = "01-regression"
 NB = "regression-losses.ipynb"
@@ -60,11 +61,8 @@ def scores(course: Path) -> dict[str, float]:
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
-               f"{os.environ.get('PATH', '')}")
-    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=course_env(), capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

@@ -28,11 +28,25 @@ def make_course_copy(dest: Path) -> Path:
     return dest
 
 
+def course_env(**extra: str) -> dict[str, str]:
+    """The environment of a command run in a course copy: the venv's tools first on PATH, and
+    the course's own gradebook (never one set for the developer's checkout)."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
+    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
+    return env
+
+
+def lossbook_grade(course: Path, *args: str, env: dict[str, str] | None = None,
+                   timeout: int = 1500) -> subprocess.CompletedProcess[str]:
+    """Run ``lossbook grade <args>`` in ``course`` and return what happened (no check)."""
+    return subprocess.run([str(BIN / "lossbook"), "grade", *args], cwd=course,
+                          env=course_env(**(env or {})), capture_output=True, text=True,
+                          timeout=timeout)
+
+
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``nbgrader <args>`` in ``course``; raise with its output if it fails."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
-    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=course_env(),
                           capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"

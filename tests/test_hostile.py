@@ -16,9 +16,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -26,7 +23,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nbgrader_helpers import ROOT, fill_in, make_course_copy, nbgrader, solution_sources
+from nbgrader_helpers import (ROOT, fill_in, lossbook_grade, make_course_copy, nbgrader,
+                              solution_sources)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]
 
@@ -261,13 +259,8 @@ def _course(tmp: Path) -> Path:
 
 
 def _lossbook_grade(course: Path, *args: str, env: dict[str, str] | None = None):
-    cmd = [str(Path(sys.executable).with_name("lossbook")), "grade", A, "--jobs", "2",
-           "--timeout", str(TIMEOUT), "-q", *args]
-    full_env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
-                    f"{os.environ.get('PATH', '')}", **(env or {}))
-    full_env.pop("LOSSBOOK_GRADEBOOK_URL", None)
-    return subprocess.run(cmd, cwd=course, env=full_env, capture_output=True, text=True,
-                          timeout=1500)
+    return lossbook_grade(course, A, "--jobs", "2", "--timeout", str(TIMEOUT), "-q", *args,
+                          env=env)
 
 
 def _score(course: Path, student: str) -> float:

@@ -10,9 +10,6 @@ outputs: the gradebook, ``feedback/`` and the exported CSV.
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -20,7 +17,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nbgrader_helpers import fill_in, make_course_copy, nbgrader, solution_sources
+from nbgrader_helpers import (fill_in, lossbook_grade, make_course_copy, nbgrader,
+                              solution_sources)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
 
@@ -74,13 +72,7 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def graded(course):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
-               f"{os.environ.get('PATH', '')}")
-    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
-    proc = subprocess.run([str(Path(sys.executable).with_name("lossbook")), "grade", A,
-                           "--jobs", "2", "-q"], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=1500)
-    return proc
+    return lossbook_grade(course, A, "--jobs", "2", "-q")
 
 
 def _grades(path: Path) -> dict[str, dict[str, str]]:
@@ -138,13 +130,8 @@ def test_manual_review_then_export_again(course, graded):
 
 
 def test_rerun_changes_nothing(course, graded):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
-               f"{os.environ.get('PATH', '')}")
-    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
     before = _grades(course / "grades.csv")
-    proc = subprocess.run([str(Path(sys.executable).with_name("lossbook")), "grade", A,
-                           "--no-zip", "-q"], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = lossbook_grade(course, A, "--no-zip", "-q", timeout=600)
     assert "0 graded, 4 unchanged, 1 failed" in proc.stdout, proc.stdout
     after = _grades(course / "grades.csv")
     assert {k: v["score"] for k, v in after.items() if k != "erin"} == \

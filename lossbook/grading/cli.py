@@ -26,7 +26,6 @@ grading failed, 2 on a setup error.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -37,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import OFF
+from .config import switched_on
 
 __all__ = ["GradeSetupError", "Result", "add_arguments", "grade", "run"]
 
@@ -248,7 +247,7 @@ def grade(args: argparse.Namespace) -> list[Result]:
 
     _validate(args)
     course = Path(args.course).resolve()
-    if not args.no_sandbox and os.environ.get("LOSSBOOK_SANDBOX", "on").lower() not in OFF:
+    if not args.no_sandbox and switched_on("LOSSBOOK_SANDBOX"):
         try:
             check_sandbox()
         except SandboxError as err:
@@ -416,8 +415,3 @@ def run(args: argparse.Namespace) -> int:
           f"{Path(args.course).resolve() / args.export}")
     return 1 if counts["failed"] else 0
 
-
-def read_grades(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Rows of an ``nbgrader export`` CSV (a small helper for scripts and tests)."""
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))

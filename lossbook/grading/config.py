@@ -21,14 +21,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["configure", "sandbox_enabled"]
+__all__ = ["configure", "switched_on"]
 
 OFF = ("off", "0", "false", "no")
 
 
-def sandbox_enabled(environ: dict[str, str] | None = None) -> bool:
-    """Whether the sandbox is on (it is unless ``LOSSBOOK_SANDBOX`` turns it off)."""
-    value = (environ if environ is not None else os.environ).get("LOSSBOOK_SANDBOX", "on")
+def switched_on(name: str, environ: dict[str, str] | None = None) -> bool:
+    """Whether the switch ``name`` (``LOSSBOOK_SANDBOX``, ``LOSSBOOK_GUARD``) is on: it is
+    unless set to one of ``OFF``."""
+    value = (environ if environ is not None else os.environ).get(name, "on")
     return value.strip().lower() not in OFF
 
 
@@ -58,11 +59,10 @@ def configure(c: Any) -> None:
                                            for p in default]
     # zip_collect reads LMS file names with our collector (timestamps, renamed copies).
     c.ZipCollectApp.collector_plugin = "lossbook.grading.collect.LMSCollector"
-    c.SandboxedExecute.sandbox = sandbox_enabled()
+    c.SandboxedExecute.sandbox = switched_on("LOSSBOOK_SANDBOX")
     # LOSSBOOK_GUARD=off skips the tamper guard (the test suite uses it to show that the
     # attacks it defends against are real).
-    c.SandboxedExecute.guard = sandbox_enabled({"LOSSBOOK_SANDBOX": os.environ.get(
-        "LOSSBOOK_GUARD", "on")})
+    c.SandboxedExecute.guard = switched_on("LOSSBOOK_GUARD")
     timeout = _int_env("LOSSBOOK_CELL_TIMEOUT", 300)
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True

@@ -206,7 +206,7 @@ class SandboxedExecute(Execute):
                                                     store_history)
             if self.guard and locked:
                 # Until the first student cell, what the course's cells set up is trusted.
-                await self._call_guard(f"after_cell(rebase={not self._student_ran})")
+                await self._call_guard(f"after_cell(trust={not self._student_ran})")
             elif not locked:
                 self._student_ran = True
         except DeadKernelError:

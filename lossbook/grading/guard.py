@@ -246,13 +246,13 @@ def _trusted_callback(callback: Any) -> bool:
     return module.split(".")[0] in TRUSTED_CALLBACK_PACKAGES
 
 
-def after_cell(rebase: bool = False) -> None:
-    """Record the names a locked cell bound (run after it); with ``rebase``, also take the
+def after_cell(trust: bool = False) -> None:
+    """Record the names a locked cell bound (run after it); with ``trust``, also take the
     current state as trusted (the grader asks for this while no student code has run yet)."""
     if "modules" not in _state:
         raise RuntimeError("the grading guard lost its state (the submission removed it)")
-    if rebase:
-        globals()["rebase"]()
+    if trust:
+        rebase()
     before = _state["mark"]
     for key, value in _shell().user_ns.items():
         if not key.startswith("_") and before.get(key) != id(value):
