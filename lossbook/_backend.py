@@ -29,6 +29,11 @@ def _torch() -> Any:
     return torch
 
 
+def functional() -> Any:
+    """``torch.nn.functional``, for the losses that hand tensors to a fused torch kernel."""
+    return _torch().nn.functional
+
+
 def abs(x: Array) -> Array:  # noqa: A001 - mirrors numpy/torch naming
     return x.abs() if is_tensor(x) else np.abs(x)
 

@@ -69,12 +69,37 @@ def check_nonempty(x: Array, name: str) -> None:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); a loss needs at least one element")
 
 
-def check_finite(x: Array, name: str) -> None:
+def all_finite(x: Array) -> bool:
+    """True when every value of ``x`` is finite.
+
+    A sum is finite only if every term is (one NaN or inf makes it NaN or inf), and a sum is one
+    cheap pass that allocates nothing. Only when the sum is not finite (a NaN or inf, or finite
+    values whose sum overflows) is the exact elementwise test run.
+    """
     if is_tensor(x):
-        bad = not bool(x.detach().isfinite().all())
-    else:
-        bad = not bool(np.isfinite(x).all())
-    if bad:
+        x = x.detach()
+        if not x.is_floating_point():
+            return True
+        wide = x.dtype if x.element_size() >= 4 else _torch_float32()
+        if math.isfinite(float(x.sum(dtype=wide))):
+            return True
+        return bool(x.isfinite().all())
+    if not np.issubdtype(x.dtype, np.inexact):
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(np.sum(x, dtype=np.float64 if x.itemsize < 4 else None))):
+            return True
+    return bool(np.isfinite(x).all())
+
+
+def _torch_float32() -> Any:
+    import torch
+
+    return torch.float32
+
+
+def check_finite(x: Array, name: str) -> None:
+    if not all_finite(x):
         raise ValueError(f"{name} contains NaN or inf; lossbook expects finite values")
 
 
@@ -113,12 +138,18 @@ def cast_like(x: Array, like: Array) -> Array:
 
 
 def prepare_pair(
-    input: Any, target: Any, *, input_name: str = "input", target_name: str = "target"
+    input: Any,
+    target: Any,
+    *,
+    input_name: str = "input",
+    target_name: str = "target",
+    finite: bool = True,
 ) -> tuple[Array, Array]:
     """Validate a prediction and its target of the same shape; return them ready to use.
 
     ``input`` must be floating point. ``target`` may be floating, integer or boolean; it is
-    cast to the dtype of ``input``.
+    cast to the dtype of ``input``. ``finite=False`` leaves the finiteness checks to the
+    caller (see :func:`check_finite_after`).
     """
     input = as_array(input, input_name)
     target = as_array(target, target_name)
@@ -128,10 +159,26 @@ def prepare_pair(
         raise TypeError(f"{target_name} must be a real-valued array; got dtype {target.dtype}")
     check_same_shape(input, target, input_name, target_name)
     check_nonempty(input, input_name)
-    check_finite(input, input_name)
     target = cast_like(target, input)
-    check_finite(target, target_name)
+    if finite:
+        check_finite(input, input_name)
+        check_finite(target, target_name)
     return input, target
+
+
+def check_finite_after(result: Array, reduction: str, **arrays: Array) -> Array:
+    """Check the finiteness of ``arrays`` cheaply, given a loss computed from them.
+
+    For losses in which any NaN or inf among the inputs makes the reduced loss NaN or inf
+    (the regression losses), a finite ``'mean'`` or ``'sum'`` proves every input finite, for
+    the price of one scalar test. Otherwise (a non-finite loss, or ``'none'``) each array is
+    checked and the first non-finite one is named. Returns ``result``.
+    """
+    if reduction != "none" and math.isfinite(float(result.detach() if is_tensor(result) else result)):
+        return result
+    for name, x in arrays.items():
+        check_finite(x, name)
+    return result
 
 
 def check_real(name: str, value: object) -> float:
@@ -162,14 +209,16 @@ def check_open_interval(name: str, value: object, low: float, high: float) -> fl
 
 def _min_max(x: Array) -> tuple[float, float]:
     if is_tensor(x):
-        x = x.detach()
-        return float(x.min()), float(x.max())
+        lo, hi = x.detach().aminmax()  # one pass over the data
+        return float(lo), float(hi)
     return float(np.min(x)), float(np.max(x))
 
 
 def check_in_unit_interval(x: Array, name: str, what: str = "probabilities") -> None:
     """Every value of ``x`` must lie in [0, 1]."""
-    lo, hi = _min_max(x)
+    lo, hi = _min_max(x)  # NaN anywhere makes both NaN
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{name} contains NaN or inf; lossbook expects finite values")
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} must hold {what} in [0, 1]; got values from {lo:g} to {hi:g}")
 

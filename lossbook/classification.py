@@ -90,12 +90,15 @@ def binary_cross_entropy(
         array([0.10536052, 2.30258509])
     """
     check_reduction(reduction)
-    input, target = prepare_pair(input, target)
-    check_in_unit_interval(input, "input")
+    input, target = prepare_pair(input, target, finite=False)
+    check_in_unit_interval(input, "input")  # values in [0, 1] are finite
     check_in_unit_interval(target, "target", "labels")
+    w = None if weight is None else prepare_elementwise(weight, "weight", input)
+    if B.is_tensor(input):  # torch's fused kernel: the same formula, log clamped at -100
+        return B.functional().binary_cross_entropy(input, target, weight=w, reduction=reduction)
     loss = -(target * B.log_clamped(input) + (1.0 - target) * B.log_clamped(1.0 - input))
-    if weight is not None:
-        loss = loss * prepare_elementwise(weight, "weight", input)
+    if w is not None:
+        loss = loss * w
     return reduce(loss, reduction)
 
 
@@ -173,6 +176,11 @@ def binary_cross_entropy_with_logits(
     """
     check_reduction(reduction)
     x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
+    if B.is_tensor(x):  # torch's fused kernel computes the same stable formula
+        if pw is not None and not B.is_tensor(pw):
+            pw = B.full_like(x[..., :1], pw)
+        return B.functional().binary_cross_entropy_with_logits(
+            x, y, weight=w, pos_weight=pw, reduction=reduction)
     positive = y if pw is None else pw * y
     # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), both via softplus: no overflow.
     loss = -(positive * B.log_sigmoid(x) + (1.0 - y) * B.log_sigmoid(-x))
@@ -313,7 +321,30 @@ def _safe_mean(total: Array, denominator: Array | int) -> Array:
     return B.safe_divide(total, denominator)
 
 
+def _anything_counts(p: dict[str, Any]) -> bool:
+    """Whether the weighted mean of index targets has a non-zero denominator."""
+    valid = p["index"] != p["ignore_index"]
+    if p["w"] is None:
+        return bool(valid.any())
+    return bool((p["w"][B.where(valid, p["index"], 0)] * valid).sum() > 0)
+
+
+def _ce_fused(p: dict[str, Any], reduction: str) -> Array:
+    """Tensors: torch's fused cross-entropy kernel, which computes the formula of
+    :func:`_ce_coefficients` without building the (M, C) coefficient matrix."""
+    rows = p["rows"]
+    indexed = p["index"] is not None
+    if reduction == "mean" and indexed and not _anything_counts(p):
+        return B.sum(rows * 0.0)  # nothing counted: 0 with a zero gradient (torch gives NaN)
+    out = B.functional().cross_entropy(
+        rows, p["index"] if indexed else p["t_rows"], weight=p["w"],
+        ignore_index=p["ignore_index"], label_smoothing=p["eps"], reduction=reduction)
+    return B.reshape(out, p["out_shape"]) if reduction == "none" else out
+
+
 def _ce_from_parts(p: dict[str, Any], reduction: str) -> Array:
+    if B.is_tensor(p["rows"]):
+        return _ce_fused(p, reduction)
     logp = B.log_softmax(p["rows"], axis=-1)
     a, denominator = _ce_coefficients(p)
     per_row = -B.sum_axis(a * logp, -1)
@@ -701,6 +732,9 @@ def multiclass_hinge(
     rows, index = parts["rows"], parts["index"]
     if bool((index == -100).any()):
         raise ValueError("target holds -100; multiclass_hinge has no ignore_index")
+    if B.is_tensor(rows):  # torch's fused kernel computes the same formula
+        return B.functional().multi_margin_loss(rows, index, p=p, margin=margin,
+                                                reduction=reduction)
     true_score = B.take_along_last(rows, index)
     terms = B.maximum(margin - true_score[:, None] + rows, 0.0)
     if p == 2:
@@ -772,10 +806,14 @@ def kl_div(
         if t_max > 0.0:
             raise ValueError(f"target must hold log-probabilities (<= 0) when log_target=True; "
                              f"got a value of {t_max:g}")
-        loss = B.exp(t) * (t - x)
     else:
         check_in_unit_interval(t, "target")
-        loss = B.xlogy(t, t) - t * x
+    if B.is_tensor(x):  # torch's fused kernel: the same pointwise formula
+        kl = B.functional().kl_div
+        if reduction == "mean":  # torch warns about its 'mean'; it is the sum over the size
+            return kl(x, t, reduction="sum", log_target=log_target) / x.numel()
+        return kl(x, t, reduction=reduction, log_target=log_target)
+    loss = B.exp(t) * (t - x) if log_target else B.xlogy(t, t) - t * x
     if reduction == "batchmean":
         return B.sum(loss) / x.shape[0]
     return reduce(loss, reduction)

@@ -9,12 +9,18 @@ returns :math:`\partial L / \partial \hat y` for the same reduction.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from lossbook import _backend as B
 from lossbook._backend import Array
 from lossbook._reduction import check_reduction, reduce, reduce_grad
-from lossbook._validation import check_open_interval, check_positive, prepare_pair
+from lossbook._validation import (
+    check_finite_after,
+    check_open_interval,
+    check_positive,
+    prepare_pair,
+)
 
 __all__ = [
     "mse", "mse_grad",
@@ -30,6 +36,32 @@ def _residual(input: Any, target: Any, reduction: str) -> Array:
     check_reduction(reduction)
     input, target = prepare_pair(input, target)
     return input - target
+
+
+def _loss(
+    input: Any,
+    target: Any,
+    reduction: str,
+    per_element: Callable[[Array], Array],
+    fused: str | None = None,
+    **knobs: float,
+) -> Array:
+    """Validate, apply ``per_element`` to the residual, reduce.
+
+    ``per_element`` is the formula the docstring shows, used for NumPy arrays. With tensors a
+    loss that has a fused ``torch.nn.functional`` twin computing the same formula (``fused``,
+    called with ``knobs``) runs that kernel instead: one pass forward and one backward, where
+    the formula written with tensor operators takes several (same value and gradient; the
+    tests check both paths against each other and against the reference).
+    """
+    check_reduction(reduction)
+    x, y = prepare_pair(input, target, finite=False)
+    if fused is not None and B.is_tensor(x):
+        out = getattr(B.functional(), fused)(x, y, reduction=reduction, **knobs)
+    else:
+        out = reduce(per_element(x - y), reduction)
+    # any NaN or inf in input or target makes every one of these losses NaN or inf
+    return check_finite_after(out, reduction, input=x, target=y)
 
 
 # ----------------------------------------------------------------------------------------- MSE
@@ -73,8 +105,7 @@ def mse(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> float(lb.mse(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0])))
         1.3333333333333333
     """
-    r = _residual(input, target, reduction)
-    return reduce(r * r, reduction)
+    return _loss(input, target, reduction, lambda r: r * r, "mse_loss")
 
 
 def mse_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
@@ -137,8 +168,7 @@ def mae(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> float(lb.mae(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0])))
         0.6666666666666666
     """
-    r = _residual(input, target, reduction)
-    return reduce(B.abs(r), reduction)
+    return _loss(input, target, reduction, B.abs, "l1_loss")
 
 
 def mae_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
@@ -210,11 +240,14 @@ def huber(input: Any, target: Any, *, delta: float = 1.0, reduction: str = "mean
         array([0.125, 2.5  ])
     """
     delta = check_positive("delta", delta)
-    r = _residual(input, target, reduction)
-    a = B.abs(r)
-    # Branch-free form: m = min(|r|, delta) never squares a huge residual (no overflow).
-    m = B.minimum(a, delta)
-    return reduce(0.5 * m * m + delta * (a - m), reduction)
+
+    def per_element(r: Array) -> Array:
+        a = B.abs(r)
+        # Branch-free form: m = min(|r|, delta) never squares a huge residual (no overflow).
+        m = B.minimum(a, delta)
+        return 0.5 * m * m + delta * (a - m)
+
+    return _loss(input, target, reduction, per_element, "huber_loss", delta=delta)
 
 
 def huber_grad(input: Any, target: Any, *, delta: float = 1.0, reduction: str = "mean") -> Array:
@@ -284,10 +317,13 @@ def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "m
         array([0.125, 2.5  ])
     """
     beta = check_positive("beta", beta)
-    r = _residual(input, target, reduction)
-    a = B.abs(r)
-    m = B.minimum(a, beta)  # same branch-free trick as huber
-    return reduce(m * m / (2.0 * beta) + (a - m), reduction)
+
+    def per_element(r: Array) -> Array:
+        a = B.abs(r)
+        m = B.minimum(a, beta)  # same branch-free trick as huber
+        return m * m / (2.0 * beta) + (a - m)
+
+    return _loss(input, target, reduction, per_element, "smooth_l1_loss", beta=beta)
 
 
 def smooth_l1_grad(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "mean") -> Array:
@@ -357,10 +393,14 @@ def log_cosh(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> lb.log_cosh(np.array([0.0, 1e4]), np.zeros(2), reduction="none")
         array([   0.        , 9999.30685282])
     """
-    r = _residual(input, target, reduction)
-    a = B.abs(r)
-    # log(cosh r) = |r| + log1p(exp(-2|r|)) - log 2: exp of a non-positive number never overflows.
-    return reduce(a + B.log1p(B.exp(-2.0 * a)) - _LOG2, reduction)
+
+    def per_element(r: Array) -> Array:
+        a = B.abs(r)
+        # log(cosh r) = |r| + log1p(exp(-2|r|)) - log 2: exp of a non-positive number never
+        # overflows.
+        return a + B.log1p(B.exp(-2.0 * a)) - _LOG2
+
+    return _loss(input, target, reduction, per_element)
 
 
 def log_cosh_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
@@ -433,8 +473,8 @@ def quantile(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean"
         array([1.8, 0.2])
     """
     q = check_open_interval("q", q, 0.0, 1.0)
-    r = _residual(input, target, reduction)  # r = prediction - target = -u
-    return reduce(B.where(r > 0, (1.0 - q) * r, -q * r), reduction)
+    # r = prediction - target = -u
+    return _loss(input, target, reduction, lambda r: B.where(r > 0, (1.0 - q) * r, -q * r))
 
 
 def quantile_grad(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean") -> Array:
