@@ -7,6 +7,7 @@ arrays of shape (N, D): one row per item.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from lossbook import _backend as B
@@ -474,7 +475,30 @@ def info_nce(
     return reduce(per, reduction)
 
 
-def nt_xent(z1: Any, z2: Any, *, temperature: float = 0.5, reduction: str = "mean") -> Array:
+def _others_lse(z: Array, temperature: float, chunk: int | None) -> Array:
+    """log sum_{j != i} exp(z_i . z_j / temperature) for every row i, ``chunk`` rows at a time."""
+    m = z.shape[0]
+
+    def block_lse(rows: Array, keys: Array, start: int = 0) -> Array:
+        sim = B.matmul_t(rows, keys) / temperature
+        # an item is never its own negative: drop the diagonal from every softmax
+        own = (B.arange_like(rows.shape[0], rows) + start)[:, None] == B.arange_like(m, rows)[None, :]
+        return B.logsumexp(B.where(own, float("-inf"), sim), axis=-1)
+
+    if chunk is None or chunk >= m:
+        return block_lse(z, z)
+    return B.concat([B.checkpointed(functools.partial(block_lse, start=s), z[s:s + chunk], z)
+                     for s in range(0, m, chunk)])
+
+
+def nt_xent(
+    z1: Any,
+    z2: Any,
+    *,
+    temperature: float = 0.5,
+    chunk_size: int | None = None,
+    reduction: str = "mean",
+) -> Array:
     r"""NT-Xent, SimCLR's normalised temperature-scaled cross-entropy.
 
     The 2N embeddings :math:`z = [z_1; z_2]` are two views of N examples. For each of them the
@@ -488,6 +512,9 @@ def nt_xent(z1: Any, z2: Any, *, temperature: float = 0.5, reduction: str = "mea
         z1: (N, D), the first view of each example.
         z2: (N, D), the second view; row i pairs with row i of ``z1``.
         temperature: :math:`\tau > 0` (0.5 by default, as in SimCLR's CIFAR experiments).
+        chunk_size: compute the (2N, 2N) similarities this many rows at a time, as in
+            :func:`info_nce`: with tensors each block is checkpointed, so memory is
+            O(chunk * N) instead of O(N^2) and the value and gradients stay the same.
         reduction: ``'mean'`` (default, over the 2N anchors), ``'sum'`` or ``'none'``
             (shape (2N,): ``z1``'s rows first).
 
@@ -495,9 +522,9 @@ def nt_xent(z1: Any, z2: Any, *, temperature: float = 0.5, reduction: str = "mea
         The loss, same kind as ``z1``.
 
     Raises:
-        TypeError: non-float embeddings; NumPy and torch mixed.
-        ValueError: different shapes, ``temperature <= 0``, empty or non-finite input,
-            unknown ``reduction``.
+        TypeError: non-float embeddings, non-integer ``chunk_size``; NumPy and torch mixed.
+        ValueError: different shapes, ``temperature <= 0``, ``chunk_size < 1``, empty or
+            non-finite input, unknown ``reduction``.
 
     Notes:
         Equals pytorch-metric-learning's ``NTXentLoss(temperature)`` applied to
@@ -516,14 +543,11 @@ def nt_xent(z1: Any, z2: Any, *, temperature: float = 0.5, reduction: str = "mea
     """
     check_reduction(reduction)
     temperature = check_positive("temperature", temperature)
+    chunk = _check_chunk_size(chunk_size)
     a, b = _embeddings(z1=z1, z2=z2)
     if tuple(b.shape) != tuple(a.shape):
         raise ValueError(f"z2 has shape {tuple(b.shape)} but z1 has shape {tuple(a.shape)}")
     n = a.shape[0]
     z = B.l2_normalize(B.concat([a, b]))
-    sim = B.matmul_t(z, z) / temperature
-    # an item is never its own negative: drop the diagonal from every softmax
-    logits = B.where(B.eye_like(2 * n, z), float("-inf"), sim)
-    partner = B.concat([B.arange_like(n, z) + n, B.arange_like(n, z)])
-    positives = B.take_along_last(sim, partner)
-    return reduce(_row_cross_entropy(logits, positives), reduction)
+    pair = B.sum_axis(z[:n] * z[n:], -1) / temperature  # s_{i, i+N} = s_{i+N, i}
+    return reduce(_others_lse(z, temperature, chunk) - B.concat([pair, pair]), reduction)

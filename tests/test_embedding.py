@@ -29,17 +29,26 @@ def _largest_saved_tensor(fn) -> int:
     return out, max(sizes)
 
 
-@pytest.mark.parametrize("symmetric", [False, True])
-def test_chunked_info_nce_has_the_same_value_and_gradients_with_less_memory(symmetric):
-    n, d, chunk = 64, 8, 8
+CHUNKED = {
+    "info_nce": lambda q, k, c: lb.info_nce(q, k, temperature=0.1, chunk_size=c),
+    "info_nce[symmetric]": lambda q, k, c: lb.info_nce(q, k, temperature=0.1, symmetric=True,
+                                                       chunk_size=c),
+    "nt_xent": lambda q, k, c: lb.nt_xent(q, k, temperature=0.1, chunk_size=c),
+}
+
+
+@pytest.mark.parametrize("chunk", [8, 24])  # 24 does not divide 64 (or 128): a short last block
+@pytest.mark.parametrize("name", list(CHUNKED))
+def test_chunked_contrastive_losses_have_the_same_value_and_gradients_with_less_memory(name, chunk):
+    n, d = 64, 8
+    m = 2 * n if name == "nt_xent" else n  # rows of the similarity matrix
     g = torch.Generator().manual_seed(0)
     q0 = torch.randn(n, d, generator=g, dtype=torch.float64)
     k0 = torch.randn(n, d, generator=g, dtype=torch.float64)
 
     def run(chunk_size):
         q, k = q0.clone().requires_grad_(), k0.clone().requires_grad_()
-        out, largest = _largest_saved_tensor(
-            lambda: lb.info_nce(q, k, temperature=0.1, symmetric=symmetric, chunk_size=chunk_size))
+        out, largest = _largest_saved_tensor(lambda: CHUNKED[name](q, k, chunk_size))
         out.backward()
         return out, q.grad, k.grad, largest
 
@@ -48,13 +57,14 @@ def test_chunked_info_nce_has_the_same_value_and_gradients_with_less_memory(symm
     torch.testing.assert_close(part, full, rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(gq_c, gq, rtol=1e-10, atol=1e-14)
     torch.testing.assert_close(gk_c, gk, rtol=1e-10, atol=1e-14)
-    assert big >= n * n  # the unchunked graph keeps the whole similarity matrix
-    assert small < n * n and small <= max(chunk * n, n * d)  # the chunked one never does
+    assert big >= m * m  # the unchunked graph keeps the whole similarity matrix
+    assert small < m * m and small <= max(chunk * m, m * d)  # the chunked one never does
 
 
-def test_chunked_info_nce_in_numpy_matches():
-    np.testing.assert_allclose(lb.info_nce(X, Y, chunk_size=4, reduction="none"),
-                               lb.info_nce(X, Y, reduction="none"), rtol=1e-12)
+@pytest.mark.parametrize("loss", [lb.info_nce, lb.nt_xent])
+def test_chunked_contrastive_losses_in_numpy_match(loss):
+    np.testing.assert_allclose(loss(X, Y, chunk_size=4, reduction="none"),
+                               loss(X, Y, reduction="none"), rtol=1e-12)
 
 
 def test_info_nce_is_a_cross_entropy_over_the_similarity_matrix():
@@ -137,6 +147,8 @@ def test_triplet_loss_equals_torch_at_its_default_eps_up_to_that_eps():
      "temperature must be a finite number > 0; got -0.1"),
     (lambda: lb.info_nce(X, Y, chunk_size=0), ValueError, r"chunk_size must be >= 1 \(or None\); got 0"),
     (lambda: lb.info_nce(X, Y, chunk_size=2.5), TypeError, "chunk_size must be an integer; got 2.5"),
+    (lambda: lb.nt_xent(X, Y, chunk_size=0), ValueError, r"chunk_size must be >= 1 \(or None\); got 0"),
+    (lambda: lb.nt_xent(X, Y, chunk_size="8"), TypeError, "chunk_size must be an integer; got '8'"),
     (lambda: lb.info_nce(X, Y, symmetric="yes"), TypeError, "symmetric must be True or False; got 'yes'"),
     (lambda: lb.info_nce(X, Y[:3]), ValueError, "key has 3 rows but query has 6"),
     (lambda: lb.nt_xent(X, Y[:, :2]), ValueError, "z2 has 2 dimensions per row but z1 has 4"),
