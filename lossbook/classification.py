@@ -284,7 +284,7 @@ def _prepare_logits_targets(
         t = check_class_indices(t, t_name, n_classes, ignore_index)
         t_rows = None
         index = B.reshape(t, (-1,))
-    return dict(x=x, rows=rows, t_rows=t_rows, index=index, w=w, eps=eps, C=n_classes,
+    return dict(x=x, t=t, rows=rows, t_rows=t_rows, index=index, w=w, eps=eps, C=n_classes,
                 ignore_index=ignore_index, out_shape=out_shape)
 
 
@@ -332,18 +332,16 @@ def _anything_counts(p: dict[str, Any]) -> bool:
 def _ce_fused(p: dict[str, Any], reduction: str) -> Array:
     """Tensors: torch's fused cross-entropy kernel, which computes the formula of
     :func:`_ce_coefficients` without building the (M, C) coefficient matrix."""
-    rows = p["rows"]
-    indexed = p["index"] is not None
-    if reduction == "mean" and indexed and not _anything_counts(p):
-        return B.sum(rows * 0.0)  # nothing counted: 0 with a zero gradient (torch gives NaN)
-    out = B.functional().cross_entropy(
-        rows, p["index"] if indexed else p["t_rows"], weight=p["w"],
-        ignore_index=p["ignore_index"], label_smoothing=p["eps"], reduction=reduction)
-    return B.reshape(out, p["out_shape"]) if reduction == "none" else out
+    x = p["x"]  # in its own layout, (N, C) or (N, C, d1, ...): torch takes both
+    if reduction == "mean" and p["index"] is not None and not _anything_counts(p):
+        return B.sum(x * 0.0)  # nothing counted: 0 with a zero gradient (torch gives NaN)
+    return B.functional().cross_entropy(
+        x, p["t"], weight=p["w"], ignore_index=p["ignore_index"], label_smoothing=p["eps"],
+        reduction=reduction)
 
 
 def _ce_from_parts(p: dict[str, Any], reduction: str) -> Array:
-    if B.is_tensor(p["rows"]):
+    if B.is_tensor(p["x"]):
         return _ce_fused(p, reduction)
     logp = B.log_softmax(p["rows"], axis=-1)
     a, denominator = _ce_coefficients(p)
@@ -733,7 +731,7 @@ def multiclass_hinge(
     if bool((index == -100).any()):
         raise ValueError("target holds -100; multiclass_hinge has no ignore_index")
     if B.is_tensor(rows):  # torch's fused kernel computes the same formula
-        return B.functional().multi_margin_loss(rows, index, p=p, margin=margin,
+        return B.functional().multi_margin_loss(parts["x"], parts["t"], p=p, margin=margin,
                                                 reduction=reduction)
     true_score = B.take_along_last(rows, index)
     terms = B.maximum(margin - true_score[:, None] + rows, 0.0)
