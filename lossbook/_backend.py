@@ -4,6 +4,11 @@ Every loss in lossbook is written once, in terms of Python operators (``+``, ``*
 and the functions below. Each function looks at the kind of its first argument and calls
 NumPy or torch. torch is only touched when a tensor arrives, so ``import lossbook`` never
 imports torch.
+
+Speed: where torch has a fused kernel that computes exactly a loss's formula (``F.mse_loss``,
+``F.cross_entropy``, a vector norm...), tensors go to that kernel (see :func:`functional`): one
+pass forward and one backward instead of one per operator. The formula stays the NumPy path,
+and the tests check the two paths against each other and against the references.
 """
 
 from __future__ import annotations
@@ -225,6 +230,11 @@ def l2_normalize(x: Array, eps: float = 1e-12) -> Array:
         return _torch().nn.functional.normalize(x, p=2.0, dim=-1, eps=eps)
     norm = np.sqrt(np.sum(x * x, axis=-1, keepdims=True))
     return x / np.maximum(norm, eps)
+
+
+def row_norm(x: Array, p: float = 2.0) -> Array:
+    """The p-norm along the last axis (tensors only: the NumPy callers write the formula)."""
+    return _torch().linalg.vector_norm(x, ord=p, dim=-1)
 
 
 def matmul_t(a: Array, b: Array) -> Array:

@@ -80,6 +80,9 @@ def _labels(labels: Any, name: str, like: Array) -> Array:
 
 def _distance(diff: Array, p: float = 2.0) -> Array:
     """p-norm of the rows of ``diff``; exactly 0 (with a zero gradient) for identical points."""
+    if B.is_tensor(diff):
+        # torch's norm kernel computes the same in one pass, and its gradient at 0 is also 0
+        return B.row_norm(diff, p)
     if p == 2.0:
         return B.safe_sqrt(B.sum_axis(diff * diff, -1))
     s = B.sum_axis(B.abs(diff) ** p, -1)
