@@ -237,6 +237,41 @@ def row_norm(x: Array, p: float = 2.0) -> Array:
     return _torch().linalg.vector_norm(x, ord=p, dim=-1)
 
 
+def pairwise_distances(x: Array) -> Array:
+    """(N, N) Euclidean distances between the rows of a tensor; exactly 0, with a zero
+    gradient, where two rows coincide.
+
+    Most entries come from the Gram matrix, ``|a|^2 + |b|^2 - 2 a.b`` (one matrix product,
+    fast). That form cancels catastrophically when the distance is small next to the norms,
+    so those entries (the diagonal among them) are recomputed from exact differences.
+    """
+    torch = _torch()
+    sq = (x * x).sum(-1)
+    scale = sq[:, None] + sq[None, :]
+    d2 = (scale - 2.0 * (x @ x.T)).clamp_min(0.0)
+    near = (d2 <= 0.01 * scale).detach()
+    n, dim = x.shape
+    i, j = near.nonzero(as_tuple=True)
+    if i.numel() * dim > 8 * n * n:  # most pairs are close: exact differences, all at once
+        d2 = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist") ** 2
+    else:
+        diff = x[i] - x[j]
+        d2 = d2.index_put((i, j), (diff * diff).sum(-1))
+    return safe_sqrt(d2)
+
+
+def nonzero(mask: Array) -> tuple[Array, ...]:
+    """The indices of the true entries of ``mask``, one index array per axis."""
+    return mask.nonzero(as_tuple=True) if is_tensor(mask) else np.nonzero(mask)
+
+
+def segment_sum(values: Array, index: Array, n: int) -> Array:
+    """out[i] = sum of ``values[k]`` over every k with ``index[k] == i``, for i < n."""
+    if is_tensor(values):
+        return values.new_zeros(n).index_add(0, index, values)
+    return np.bincount(index, weights=values, minlength=n).astype(values.dtype, copy=False)
+
+
 def matmul_t(a: Array, b: Array) -> Array:
     """a @ b.T"""
     return a @ (b.transpose(-1, -2) if is_tensor(b) else b.T)

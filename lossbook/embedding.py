@@ -92,6 +92,8 @@ def _distance(diff: Array, p: float = 2.0) -> Array:
 
 def _pairwise_distances(x: Array) -> Array:
     """(N, N) Euclidean distances from differences (no cancellation, an exact 0 diagonal)."""
+    if B.is_tensor(x):  # the same differences in one kernel, without an (N, N, D) array
+        return B.pairwise_distances(x)
     return _distance(x[:, None, :] - x[None, :, :])
 
 
@@ -286,29 +288,32 @@ def batch_triplet_loss(
     # a stand-in larger than every real distance, so min() ignores the masked entries
     far = float(dist.detach().max() if B.is_tensor(dist) else dist.max()) + 1.0
 
-    if mining == "batch_all":
-        t = dist[:, :, None] - dist[:, None, :] + margin
-        valid = pos_mask[:, :, None] & neg_mask[:, None, :]
-        per = B.maximum(t, 0.0) * cast_like(valid, x)
-        per_anchor = B.sum_axis(B.sum_axis(per, -1), -1)
-        count = B.sum(cast_like(per > 0, x))
-    elif mining == "batch_hard":
+    if mining == "batch_hard":
         hardest_pos = B.max_axis(B.where(pos_mask, dist, 0.0), -1)
         hardest_neg = B.min_axis(B.where(neg_mask, dist, far), -1)
         valid = cast_like(B.any_axis(pos_mask, -1) & B.any_axis(neg_mask, -1), x)
         per_anchor = B.maximum(hardest_pos - hardest_neg + margin, 0.0) * valid
         count = B.sum(valid)
-    else:  # semi_hard
-        d_ap = dist[:, :, None]
-        d_an = dist[:, None, :]
-        semi = neg_mask[:, None, :] & (d_an > d_ap)
-        closest_semi = B.min_axis(B.where(semi, d_an + 0.0 * d_ap, far), -1)
-        farthest_neg = B.max_axis(B.where(neg_mask, dist, 0.0), -1)[:, None]
-        chosen = B.where(B.any_axis(semi, -1), closest_semi, farthest_neg + 0.0 * closest_semi)
-        valid = cast_like(pos_mask & B.any_axis(neg_mask, -1)[:, None], x)
-        per_pair = B.maximum(dist - chosen + margin, 0.0) * valid
-        per_anchor = B.sum_axis(per_pair, -1)
-        count = B.sum(valid)
+    else:
+        # One row per positive pair (a, p), one column per candidate negative: (K, N) arrays
+        # rather than (N, N, N) ones; K is the number of positive pairs, far below N^2.
+        a_idx, p_idx = B.nonzero(pos_mask)
+        d_ap = dist[a_idx, p_idx]
+        d_an = dist[a_idx]
+        neg = neg_mask[a_idx]
+        if mining == "batch_all":
+            per = B.maximum(d_ap[:, None] - d_an + margin, 0.0) * cast_like(neg, x)
+            per_pair = B.sum_axis(per, -1)
+            count = B.sum(cast_like(per > 0, x))
+        else:  # semi_hard: the closest negative beyond the positive, else the farthest one
+            semi = neg & (d_an > d_ap[:, None])
+            closest_semi = B.min_axis(B.where(semi, d_an, far), -1)
+            farthest_neg = B.max_axis(B.where(neg_mask, dist, 0.0), -1)[a_idx]
+            chosen = B.where(B.any_axis(semi, -1), closest_semi, farthest_neg)
+            valid = cast_like(B.any_axis(neg, -1), x)
+            per_pair = B.maximum(d_ap - chosen + margin, 0.0) * valid
+            count = B.sum(valid)
+        per_anchor = B.segment_sum(per_pair, a_idx, n)
 
     if reduction == "none":
         return per_anchor

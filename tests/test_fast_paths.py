@@ -125,3 +125,25 @@ def test_regression_losses_still_name_the_non_finite_argument(loss, reduction):
 def test_an_overflowing_loss_of_finite_input_is_returned_not_refused():
     x = torch.tensor([3e38], dtype=torch.float32)
     assert torch.isinf(lb.mse(x, -x))  # (6e38)^2 overflows float32; the inputs are finite
+
+
+@pytest.mark.parametrize("layout", ["spread", "duplicates", "tight cluster"])
+def test_pairwise_distances_are_exact_where_the_gram_form_cancels(layout):
+    from lossbook._backend import pairwise_distances
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(40, 16, generator=g, dtype=torch.float64) * 10
+    if layout == "duplicates":
+        x[5], x[17] = x[3], x[3]
+    if layout == "tight cluster":  # every pair is close next to the norms: the all-exact branch
+        x = 1e3 + 1e-6 * x
+    x.requires_grad_()
+    d = pairwise_distances(x)
+    exact = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1).sqrt()
+    torch.testing.assert_close(d, exact, rtol=1e-9, atol=1e-12)
+    assert torch.all(d.diagonal() == 0)
+    w = torch.randn(40, 40, generator=g, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((d * w).sum(), x)
+    assert torch.isfinite(grad).all()
+    if layout == "duplicates":  # identical rows: distance exactly 0, and no NaN gradient
+        assert d[3, 5] == 0 and d[5, 17] == 0
