@@ -331,7 +331,17 @@ def gather_last(x: Array, index: Array) -> Array:
 def reverse_logcumsumexp(x: Array) -> Array:
     """out[..., i] = log(sum_{j >= i} exp(x[..., j])), computed stably."""
     if is_tensor(x):
-        return _torch().logcumsumexp(x.flip(-1), dim=-1).flip(-1)
+        torch = _torch()
+        # Fast form: shift by the row maximum (a constant: the result does not depend on it),
+        # then one cumulative sum of exp(). Exact unless a suffix sum falls below the normal
+        # floating-point range (a suffix far below the row's maximum, or padding); then the
+        # slower, always stable logcumsumexp kernel is used.
+        shift = x.detach().amax(dim=-1, keepdim=True)
+        sums = torch.cumsum((x - shift).exp().flip(-1), dim=-1).flip(-1)
+        info = torch.finfo(x.dtype)
+        if bool(sums.detach().amin() >= info.tiny / info.eps):
+            return sums.log() + shift
+        return torch.logcumsumexp(x.flip(-1), dim=-1).flip(-1)
     return np.flip(np.logaddexp.accumulate(np.flip(x, -1), axis=-1), -1)
 
 

@@ -207,7 +207,7 @@ def check_open_interval(name: str, value: object, low: float, high: float) -> fl
     return v
 
 
-def _min_max(x: Array) -> tuple[float, float]:
+def min_max(x: Array) -> tuple[float, float]:
     if is_tensor(x):
         lo, hi = x.detach().aminmax()  # one pass over the data
         return float(lo), float(hi)
@@ -216,7 +216,7 @@ def _min_max(x: Array) -> tuple[float, float]:
 
 def check_in_unit_interval(x: Array, name: str, what: str = "probabilities") -> None:
     """Every value of ``x`` must lie in [0, 1]."""
-    lo, hi = _min_max(x)  # NaN anywhere makes both NaN
+    lo, hi = min_max(x)  # NaN anywhere makes both NaN
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or inf; lossbook expects finite values")
     if lo < 0.0 or hi > 1.0:
@@ -308,7 +308,7 @@ def _nonnegative_weights(arr: Array, name: str, like: Array) -> Array:
         raise TypeError(f"{name} must be real-valued; got dtype {arr.dtype}")
     arr = cast_like(arr, like)
     check_finite(arr, name)
-    lo, _ = _min_max(arr)
+    lo, _ = min_max(arr)
     if lo < 0:
         raise ValueError(f"{name} must be non-negative; got a value of {lo:g}")
     return arr

@@ -7,6 +7,7 @@ only exception is :func:`~lossbook.binary_cross_entropy`, which takes probabilit
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lossbook import _backend as B
@@ -26,6 +27,7 @@ from lossbook._validation import (
     check_same_kind,
     check_values_in,
     is_floating,
+    min_max,
     prepare_elementwise,
     prepare_pair,
     prepare_vector,
@@ -742,6 +744,16 @@ def multiclass_hinge(
 
 
 # ------------------------------------------------------------------------------ KL divergence
+def _check_log_probabilities(x: Array, name: str, hint: str, when: str = "") -> None:
+    """Finite values <= 0, tested in one pass over the data (its minimum and maximum)."""
+    lo, hi = min_max(x)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite(x, name)
+    if hi > 0.0:
+        raise ValueError(f"{name} must hold log-probabilities (<= 0){when}; got a value of "
+                         f"{hi:g}" + (f". {hint}" if hint else ""))
+
+
 def kl_div(
     input: Any, target: Any, *, log_target: bool = False, reduction: str = "batchmean"
 ) -> Array:
@@ -790,20 +802,13 @@ def kl_div(
         )
     if not isinstance(log_target, bool):
         raise TypeError(f"log_target must be True or False; got {log_target!r}")
-    x, t = prepare_pair(input, target)
+    x, t = prepare_pair(input, target, finite=False)  # the range checks below test it
     if x.ndim == 0:
         raise ValueError("input must have a batch axis; got a 0-d array")
-    largest = float(x.detach().max() if hasattr(x, "detach") else x.max())
-    if largest > 0.0:
-        raise ValueError(
-            f"input must hold log-probabilities (<= 0); got a value of {largest:g}. "
-            "Did you pass probabilities? Use their log, e.g. a log_softmax of the logits."
-        )
+    _check_log_probabilities(x, "input", "Did you pass probabilities? Use their log, e.g. a "
+                                         "log_softmax of the logits.")
     if log_target:
-        t_max = float(t.detach().max() if hasattr(t, "detach") else t.max())
-        if t_max > 0.0:
-            raise ValueError(f"target must hold log-probabilities (<= 0) when log_target=True; "
-                             f"got a value of {t_max:g}")
+        _check_log_probabilities(t, "target", "", " when log_target=True")
     else:
         check_in_unit_interval(t, "target")
     if B.is_tensor(x):  # torch's fused kernel: the same pointwise formula

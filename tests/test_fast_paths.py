@@ -147,3 +147,24 @@ def test_pairwise_distances_are_exact_where_the_gram_form_cancels(layout):
     assert torch.isfinite(grad).all()
     if layout == "duplicates":  # identical rows: distance exactly 0, and no NaN gradient
         assert d[3, 5] == 0 and d[5, 17] == 0
+
+
+@pytest.mark.parametrize("spread", [1.0, 1e3], ids=["cumsum path", "logcumsumexp path"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_reverse_logcumsumexp_takes_the_fast_path_only_where_it_is_exact(spread, dtype):
+    from lossbook._backend import reverse_logcumsumexp
+
+    g = torch.Generator().manual_seed(2)
+    x0 = (torch.randn(8, 30, generator=g, dtype=torch.float64) * spread).to(dtype)
+    x0[0, -5:] = -1e30  # padding: exp() is 0 there, so this batch always falls back
+    for x_in in (x0[1:], x0):  # without padding, then with
+        x1, x2 = x_in.clone().requires_grad_(), x_in.clone().requires_grad_()
+        ours = reverse_logcumsumexp(x1)
+        ref = torch.logcumsumexp(x2.flip(-1), dim=-1).flip(-1)
+        tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {}
+        torch.testing.assert_close(ours, ref, **tol)
+        w = torch.randn(x_in.shape, generator=g, dtype=torch.float64).to(dtype)
+        (g1,) = torch.autograd.grad((ours * w).sum(), x1)
+        (g2,) = torch.autograd.grad((ref * w).sum(), x2)
+        torch.testing.assert_close(g1, g2, **tol)
+        assert torch.isfinite(ours).all() and torch.isfinite(g1).all()
