@@ -62,6 +62,9 @@ def toc_pages() -> list[str]:
 TOC_PAGES = toc_pages()
 PAGES = TOC_PAGES + ["genindex", "search"]
 NOTEBOOK_PAGES = [p for p in TOC_PAGES if (ROOT / f"{p}.ipynb").exists()]
+# The pages of the "Chapters" part: each (but chapter 0) has an exercise; appendix pages do not.
+CHAPTER_PAGES = [ch["file"] for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
+                 if part.get("caption") == "Chapters" for ch in part["chapters"]]
 # Pages that must show typeset math (a check that the math check itself finds math).
 MATH_PAGES = NOTEBOOK_PAGES + ["book/api/regression", "book/api/classification", "book/glossary"]
 
@@ -337,8 +340,8 @@ def test_chapters_link_to_the_api_reference_and_glossary(crawl):
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
 def test_chapter_ends_with_takeaways_and_its_exercise(crawl, page):
     assert "key-takeaways" in crawl[page]["ids"], f"{page}: no Key takeaways section"
-    if page == NOTEBOOK_PAGES[0]:
-        return  # chapter 0 has no exercise
+    if page == NOTEBOOK_PAGES[0] or page not in CHAPTER_PAGES:
+        return  # chapter 0 and the appendix pages have no exercise
     assignment = Path(page).name
     exercises = sorted((ROOT / "exercises" / assignment).glob("*.ipynb"))
     assert len(exercises) == 1, f"expected one notebook in exercises/{assignment}, found {exercises}"

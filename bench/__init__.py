@@ -1,0 +1,1 @@
+"""Benchmarks of the lossbook course (not part of the lossbook package)."""
