@@ -166,6 +166,16 @@ def one_hot(index: Array, num_classes: int, like: Array) -> Array:
     return np.eye(num_classes, dtype=like.dtype)[index]
 
 
+def fill_at_index(x: Array, index: Array, value: float) -> Array:
+    """A copy of the (M, C) array ``x`` with ``x[m, index[m]] = value`` in every row (no
+    gradient flows to the replaced entries)."""
+    if is_tensor(x):
+        return x.scatter(-1, index[:, None], value)
+    out = x.copy()
+    out[np.arange(x.shape[0]), index] = value
+    return out
+
+
 def moveaxis(x: Array, source: int, destination: int) -> Array:
     if is_tensor(x):
         return x.movedim(source, destination)
@@ -328,6 +338,13 @@ def gather_last(x: Array, index: Array) -> Array:
     return np.take_along_axis(x, index, axis=-1)
 
 
+def smallest_accurate(x: Array) -> float:
+    """The smallest positive value of ``x``'s dtype that keeps full relative precision with
+    room to spare (the normal range's floor over the machine epsilon)."""
+    info = _torch().finfo(x.dtype) if is_tensor(x) else np.finfo(x.dtype)
+    return float(info.tiny / info.eps)
+
+
 def reverse_logcumsumexp(x: Array) -> Array:
     """out[..., i] = log(sum_{j >= i} exp(x[..., j])), computed stably."""
     if is_tensor(x):
@@ -338,8 +355,7 @@ def reverse_logcumsumexp(x: Array) -> Array:
         # slower, always stable logcumsumexp kernel is used.
         shift = x.detach().amax(dim=-1, keepdim=True)
         sums = torch.cumsum((x - shift).exp().flip(-1), dim=-1).flip(-1)
-        info = torch.finfo(x.dtype)
-        if bool(sums.detach().amin() >= info.tiny / info.eps):
+        if bool(sums.detach().amin() >= smallest_accurate(x)):
             return sums.log() + shift
         return torch.logcumsumexp(x.flip(-1), dim=-1).flip(-1)
     return np.flip(np.logaddexp.accumulate(np.flip(x, -1), axis=-1), -1)

@@ -535,6 +535,26 @@ def focal_loss(
     return reduce(loss, reduction)
 
 
+def _log_pt_and_log_1m_pt(rows: Array, index: Array) -> tuple[Array, Array]:
+    """log p_t and log(1 - p_t) of the softmax of each row, both accurate where p_t -> 1.
+
+    1 - p_t is never computed as 1 minus something: it is the other classes' own share, the
+    sum of their exponentials. One exp() of the (shifted) rows serves both sums. Where every
+    other class underflows (logit gaps beyond about 87 in float32), their log-sum-exp is
+    taken instead, which stays exact at any gap.
+    """
+    shift = B.detach(B.max_axis(rows, -1, keepdims=True))
+    e = B.exp(rows - shift)
+    others = B.sum_axis(B.fill_at_index(e, index, 0.0), -1)
+    if float(B.detach(B.min_axis(others, -1))) >= B.smallest_accurate(rows):
+        log_total = B.log(B.sum_axis(e, -1))
+        logp_t = B.take_along_last(rows, index) - shift[:, 0] - log_total
+        return logp_t, B.log(others) - log_total
+    lse = B.logsumexp(rows, axis=-1)
+    logp_t = B.take_along_last(rows, index) - lse
+    return logp_t, B.logsumexp(B.fill_at_index(rows, index, float("-inf")), axis=-1) - lse
+
+
 def softmax_focal_loss(
     input: Any,
     target: Any,
@@ -592,10 +612,7 @@ def softmax_focal_loss(
     rows, index = p["rows"], p["index"]
     if bool((index == -100).any()):
         raise ValueError("target holds -100; softmax_focal_loss has no ignore_index")
-    logp_t = B.take_along_last(B.log_softmax(rows, axis=-1), index)
-    onehot = B.one_hot(index, p["C"], rows)
-    others = B.where(onehot > 0, float("-inf"), rows)
-    log_1m_pt = B.logsumexp(others, axis=-1) - B.logsumexp(rows, axis=-1)
+    logp_t, log_1m_pt = _log_pt_and_log_1m_pt(rows, index)
     loss = -B.exp(gamma * log_1m_pt) * logp_t
     if alpha is not None:
         a = prepare_vector(alpha, "alpha", p["C"], rows)

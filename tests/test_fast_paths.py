@@ -168,3 +168,18 @@ def test_reverse_logcumsumexp_takes_the_fast_path_only_where_it_is_exact(spread,
         (g2,) = torch.autograd.grad((ref * w).sum(), x2)
         torch.testing.assert_close(g1, g2, **tol)
         assert torch.isfinite(ours).all() and torch.isfinite(g1).all()
+
+
+@pytest.mark.parametrize("gap", [0.5, 30.0, 80.0, 1e4], ids=lambda g: f"gap={g:g}")
+def test_softmax_focal_log_one_minus_pt_is_exact_as_pt_rounds_to_one(gap):
+    # p_t = 1 / (1 + 3 exp(-gap)): in float32, 1 - p_t is 0 for every gap above about 17, yet
+    # log(1 - p_t) = log 3 - gap - log(1 + 3 exp(-gap)) is a perfectly ordinary number
+    from lossbook.classification import _log_pt_and_log_1m_pt
+
+    rows = torch.tensor([[gap, 0.0, 0.0, 0.0]], dtype=torch.float32, requires_grad=True)
+    logp_t, log_1m = _log_pt_and_log_1m_pt(rows, torch.tensor([0]))
+    expected = np.log(3.0) - gap - np.log1p(3.0 * np.exp(-gap))
+    assert float(log_1m.detach()) == pytest.approx(expected, rel=1e-6)
+    assert float(logp_t.detach()) == pytest.approx(-np.log1p(3.0 * np.exp(-gap)), abs=1e-6)
+    (g,) = torch.autograd.grad(log_1m.sum() + logp_t.sum(), rows)
+    assert torch.isfinite(g).all()
