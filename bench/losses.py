@@ -10,7 +10,7 @@ float32 inputs and the same number of CPU threads:
   (several rounds, alternating which goes first); the median run time of each side. A side whose
   single call takes more than a second (pytorch-metric-learning's NTXentLoss: minutes) is
   warmed up at the small test size and timed once, with ``time.perf_counter``.
-- **peak memory**: in a fresh subprocess started with ``MALLOC_MMAP_THRESHOLD_=65536`` (glibc
+- **peak memory**: in a fresh subprocess started with ``MALLOC_MMAP_THRESHOLD_=4096`` (glibc
   then gives every freed tensor back to the OS, so the resident set tracks live memory): after a
   warm-up call, ``/proc/self/clear_refs`` resets the high-water mark, and the peak is VmHWM
   minus the resident set just before forward + backward. Timing and memory never share a
@@ -510,7 +510,7 @@ def chunked_job(job: str, quick: bool) -> dict[str, Any]:
 
 def run_memory_worker(jobs: list[str], quick: bool, threads: int) -> dict[str, Any]:
     """Run ``jobs`` in a fresh interpreter with glibc's mmap threshold fixed at 64 KiB."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="4096")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-worker", *jobs,
            "--threads", str(threads)] + (["--quick"] if quick else [])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -776,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"than {SLOW_S:g} s per call is timed once (time.perf_counter), after "
                      "a warm-up on small inputs"),
             "memory": ("peak VmHWM minus VmRSS around one forward + backward after a warm-up, "
-                       "in a fresh process with MALLOC_MMAP_THRESHOLD_=65536"),
+                       "in a fresh process with MALLOC_MMAP_THRESHOLD_=4096"),
             "agreement": "max |difference| of value and gradients, float64, small inputs"},
         "skipped": R.SKIPPED, "rows": rows, "summary": summarise(rows),
         "speedup_vs_pml_ntxent": speedup(rows), "chunked": chunked,
