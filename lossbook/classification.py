@@ -105,8 +105,9 @@ def binary_cross_entropy(
 
 
 def _bce_logits_parts(input: Any, target: Any, weight: Any, pos_weight: Any) -> tuple:
-    input, target = prepare_pair(input, target)
-    check_in_unit_interval(target, "target", "labels")
+    input, target = prepare_pair(input, target, finite=False)
+    check_finite(input, "input")
+    check_in_unit_interval(target, "target", "labels")  # values in [0, 1] are finite
     w = None if weight is None else prepare_elementwise(weight, "weight", input)
     pw = None
     if pos_weight is not None:
@@ -273,8 +274,7 @@ def _prepare_logits_targets(
                 f"{tuple(x.shape)}; got shape {tuple(t.shape)}"
             )
         t = cast_like(t, x)
-        check_finite(t, t_name)
-        check_in_unit_interval(t, t_name)
+        check_in_unit_interval(t, t_name)  # values in [0, 1] are finite
         t_rows = B.reshape(B.moveaxis(t, 1, -1), (-1, n_classes))
         index = None
     else:
