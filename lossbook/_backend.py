@@ -263,11 +263,9 @@ def pairwise_distances(x: Array) -> Array:
     n, dim = x.shape
     i, j = near.nonzero(as_tuple=True)
     if i.numel() * dim > 8 * n * n:  # most pairs are close: exact differences, all at once
-        d2 = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist") ** 2
-    else:
-        diff = x[i] - x[j]
-        d2 = d2.index_put((i, j), (diff * diff).sum(-1))
-    return safe_sqrt(d2)
+        return torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist")
+    diff = x[i] - x[j]
+    return safe_sqrt(d2.index_put((i, j), (diff * diff).sum(-1)))
 
 
 def nonzero(mask: Array) -> tuple[Array, ...]:

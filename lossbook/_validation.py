@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lossbook._backend import Array, is_tensor
+from lossbook._backend import Array, _torch, is_tensor
 
 
 def kind_name(x: object) -> str:
@@ -80,7 +80,7 @@ def all_finite(x: Array) -> bool:
         x = x.detach()
         if not x.is_floating_point():
             return True
-        wide = x.dtype if x.element_size() >= 4 else _torch_float32()
+        wide = x.dtype if x.element_size() >= 4 else _torch().float32
         if math.isfinite(float(x.sum(dtype=wide))):
             return True
         return bool(x.isfinite().all())
@@ -90,12 +90,6 @@ def all_finite(x: Array) -> bool:
         if math.isfinite(float(np.sum(x, dtype=np.float64 if x.itemsize < 4 else None))):
             return True
     return bool(np.isfinite(x).all())
-
-
-def _torch_float32() -> Any:
-    import torch
-
-    return torch.float32
 
 
 def check_finite(x: Array, name: str) -> None:
@@ -207,18 +201,25 @@ def check_open_interval(name: str, value: object, low: float, high: float) -> fl
     return v
 
 
-def min_max(x: Array) -> tuple[float, float]:
+def _min_max(x: Array) -> tuple[float, float]:
     if is_tensor(x):
         lo, hi = x.detach().aminmax()  # one pass over the data
         return float(lo), float(hi)
     return float(np.min(x)), float(np.max(x))
 
 
-def check_in_unit_interval(x: Array, name: str, what: str = "probabilities") -> None:
-    """Every value of ``x`` must lie in [0, 1]."""
-    lo, hi = min_max(x)  # NaN anywhere makes both NaN
+def finite_range(x: Array, name: str) -> tuple[float, float]:
+    """The minimum and maximum of ``x``, in one pass; they also prove it finite (a NaN anywhere
+    makes both NaN, an inf shows in one of them), else the usual error is raised."""
+    lo, hi = _min_max(x)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or inf; lossbook expects finite values")
+    return lo, hi
+
+
+def check_in_unit_interval(x: Array, name: str, what: str = "probabilities") -> None:
+    """Every value of ``x`` must lie in [0, 1] (so it is finite too)."""
+    lo, hi = finite_range(x, name)
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} must hold {what} in [0, 1]; got values from {lo:g} to {hi:g}")
 
@@ -308,7 +309,7 @@ def _nonnegative_weights(arr: Array, name: str, like: Array) -> Array:
         raise TypeError(f"{name} must be real-valued; got dtype {arr.dtype}")
     arr = cast_like(arr, like)
     check_finite(arr, name)
-    lo, _ = min_max(arr)
+    lo, _ = _min_max(arr)
     if lo < 0:
         raise ValueError(f"{name} must be non-negative; got a value of {lo:g}")
     return arr

@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 from lossbook import _backend as B
 from lossbook._backend import Array
 from lossbook._reduction import check_reduction, reduce
-from lossbook.classification import binary_cross_entropy_with_logits
 from lossbook._validation import (
     as_array,
     cast_like,
@@ -30,6 +29,7 @@ from lossbook._validation import (
     kind_name,
     prepare_pair,
 )
+from lossbook.classification import binary_cross_entropy_with_logits
 
 __all__ = [
     "asymmetric_squared_error",

@@ -7,7 +7,6 @@ only exception is :func:`~lossbook.binary_cross_entropy`, which takes probabilit
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from lossbook import _backend as B
@@ -27,7 +26,7 @@ from lossbook._validation import (
     check_same_kind,
     check_values_in,
     is_floating,
-    min_max,
+    finite_range,
     prepare_elementwise,
     prepare_pair,
     prepare_vector,
@@ -290,6 +289,16 @@ def _prepare_logits_targets(
                 ignore_index=ignore_index, out_shape=out_shape)
 
 
+def _index_weights(p: dict[str, Any]) -> tuple[Array, Array, Array]:
+    """For index targets: the indices with ignored ones replaced by 0, each row's class weight,
+    and 1.0 where the target counts (0.0 where it equals ``ignore_index``)."""
+    index, rows = p["index"], p["rows"]
+    valid = index != p["ignore_index"]
+    safe = B.where(valid, index, 0)
+    w_row = p["w"][safe] if p["w"] is not None else B.full_like(rows[:, 0], 1.0)
+    return safe, w_row, cast_like(valid, rows)
+
+
 def _ce_coefficients(p: dict[str, Any]) -> tuple[Array, Array]:
     """Loss = -sum_c a[m, c] * log_softmax(rows)[m, c]; return (a, denominator of the mean).
 
@@ -302,12 +311,8 @@ def _ce_coefficients(p: dict[str, Any]) -> tuple[Array, Array]:
         if w is not None:
             a = a * w
         return a, rows.shape[0]
-    index = p["index"]
-    valid = index != p["ignore_index"]
-    safe = B.where(valid, index, 0)
+    safe, w_row, valid_f = _index_weights(p)
     onehot = B.one_hot(safe, C, rows)
-    w_row = w[safe] if w is not None else B.full_like(rows[:, 0], 1.0)
-    valid_f = cast_like(valid, rows)
     a = (1.0 - eps) * (w_row * valid_f)[:, None] * onehot
     if eps:
         smooth = (w if w is not None else B.full_like(rows[0], 1.0)) * (eps / C)
@@ -325,10 +330,8 @@ def _safe_mean(total: Array, denominator: Array | int) -> Array:
 
 def _anything_counts(p: dict[str, Any]) -> bool:
     """Whether the weighted mean of index targets has a non-zero denominator."""
-    valid = p["index"] != p["ignore_index"]
-    if p["w"] is None:
-        return bool(valid.any())
-    return bool((p["w"][B.where(valid, p["index"], 0)] * valid).sum() > 0)
+    _, w_row, valid_f = _index_weights(p)
+    return bool(B.sum(w_row * valid_f) > 0)
 
 
 def _ce_fused(p: dict[str, Any], reduction: str) -> Array:
@@ -763,9 +766,7 @@ def multiclass_hinge(
 # ------------------------------------------------------------------------------ KL divergence
 def _check_log_probabilities(x: Array, name: str, hint: str, when: str = "") -> None:
     """Finite values <= 0, tested in one pass over the data (its minimum and maximum)."""
-    lo, hi = min_max(x)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        check_finite(x, name)
+    _, hi = finite_range(x, name)
     if hi > 0.0:
         raise ValueError(f"{name} must hold log-probabilities (<= 0){when}; got a value of "
                          f"{hi:g}" + (f". {hint}" if hint else ""))

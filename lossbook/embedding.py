@@ -403,18 +403,26 @@ def _check_chunk_size(chunk_size: Any) -> int | None:
     return c
 
 
+def _in_row_blocks(block: Any, rows: Array, keys: Array, chunk: int | None) -> Array:
+    """``block(rows, keys, start)`` (one value per row), ``chunk`` rows at a time.
+
+    With tensors each block is checkpointed: its (chunk, len(keys)) intermediates are not kept
+    but recomputed in the backward pass, so memory is O(chunk * len(keys)).
+    """
+    if chunk is None or chunk >= rows.shape[0]:
+        return block(rows, keys, 0)
+    return B.concat([B.checkpointed(functools.partial(block, start=s), rows[s:s + chunk], keys)
+                     for s in range(0, rows.shape[0], chunk)])
+
+
 def _info_nce_rows(q: Array, k: Array, temperature: float, chunk: int | None) -> Array:
     """Per-row InfoNCE of normalised q against k, computed ``chunk`` rows at a time."""
     positives = B.sum_axis(q * k, -1) / temperature
-    n = q.shape[0]
-    if chunk is None or chunk >= n:
-        return _row_cross_entropy(B.matmul_t(q, k) / temperature, positives)
 
-    def block_lse(q_block: Array, keys: Array) -> Array:
+    def block_lse(q_block: Array, keys: Array, start: int) -> Array:
         return B.logsumexp(B.matmul_t(q_block, keys) / temperature, axis=-1)
 
-    parts = [B.checkpointed(block_lse, q[s:s + chunk], k) for s in range(0, n, chunk)]
-    return B.concat(parts) - positives
+    return _in_row_blocks(block_lse, q, k, chunk) - positives
 
 
 def info_nce(
@@ -487,16 +495,13 @@ def _others_lse(z: Array, temperature: float, chunk: int | None) -> Array:
     """log sum_{j != i} exp(z_i . z_j / temperature) for every row i, ``chunk`` rows at a time."""
     m = z.shape[0]
 
-    def block_lse(rows: Array, keys: Array, start: int = 0) -> Array:
+    def block_lse(rows: Array, keys: Array, start: int) -> Array:
         sim = B.matmul_t(rows, keys) / temperature
         # an item is never its own negative: drop the diagonal from every softmax
         own = (B.arange_like(rows.shape[0], rows) + start)[:, None] == B.arange_like(m, rows)[None, :]
         return B.logsumexp(B.where(own, float("-inf"), sim), axis=-1)
 
-    if chunk is None or chunk >= m:
-        return block_lse(z, z)
-    return B.concat([B.checkpointed(functools.partial(block_lse, start=s), z[s:s + chunk], z)
-                     for s in range(0, m, chunk)])
+    return _in_row_blocks(block_lse, z, z, chunk)
 
 
 def nt_xent(
