@@ -1,6 +1,7 @@
 """One call at the top of every notebook: seed everything, pick a device, say where we run.
 
-Also :func:`progress`, the progress bar of the notebooks' long loops.
+Also :func:`progress`, the progress bar of the notebooks' long loops, and :func:`glue`, which
+hands a computed number to the book's prose so that no number is typed by hand.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Environment", "pick_device", "progress", "setup"]
+__all__ = ["Environment", "glue", "pick_device", "progress", "setup"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,31 @@ def setup(seed: int = 0, *, device: str | None = None, verbose: bool = True) -> 
     if verbose:
         print(env.summary(), file=sys.stdout)
     return env
+
+
+def glue(name: str, value: Any) -> Any:
+    """Record ``value`` under ``name`` for the book's ``{glue:text}`` roles; return ``value``.
+
+    In the book build (myst-nb), the prose writes ``{glue:text}`name:.3f``` and the number
+    shown is the one this cell computed, so a change of data, seed or library changes the text
+    with it. Nothing is displayed in the notebook. Where myst-nb is not installed (Colab, a
+    student's venv) the call records nothing and only returns ``value``.
+
+    Example:
+        >>> glue("answer", 42)
+        42
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a Python identifier (a glue key); got {name!r}")
+    if importlib.util.find_spec("myst_nb") is None:
+        return value
+    from myst_nb import glue as _myst_glue
+
+    shown = value
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        shown = value.item()  # NumPy / torch scalars: the role formats Python numbers only
+    _myst_glue(name, shown, display=False)
+    return value
 
 
 # --------------------------------------------------------------------------------------------

@@ -250,3 +250,26 @@ def test_a_page_with_a_bar_builds_under_the_books_stderr_rule(tmp_path):
     assert WIDGET_VIEW not in html  # a widget without a live kernel shows nothing on the site
     assert "cleared:" not in html  # a bar with leave=False leaves nothing, not even an empty box
     assert not re.search(r"<pre>(<span></span>)?\s*</pre>", html)
+
+
+# ----------------------------------------------------------------------------- glue
+def test_glue_returns_the_value_and_records_python_numbers(monkeypatch):
+    import numpy as np
+
+    import myst_nb
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.update(
+        {name: (value, display)}))
+    x = np.float64(1.5)
+    assert notebook.glue("ratio", x) is x  # the caller keeps its own object
+    value, display = seen["ratio"]
+    assert type(value) is float and value == 1.5 and display is False
+
+
+@pytest.mark.parametrize("name", ["", "two words", "1st", None])
+def test_glue_refuses_a_name_the_roles_cannot_use(name):
+    from lossbook.notebook import glue
+
+    with pytest.raises(ValueError, match="name must be"):
+        glue(name, 1.0)
