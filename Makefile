@@ -1,6 +1,7 @@
 # lossbook: two commands do all the set-up on a fresh machine with Python 3.11 and make.
 #   make book   executes every chapter and builds the site into _build/html
-#   make test   runs the whole test suite (library, notebooks, grading round trip, book build)
+#   make test   installs the system programs the tests need (bubblewrap, chromium; see
+#               tools/system-deps.sh), then runs the whole test suite
 # The exact versions of everything live in requirements.txt (the one place with pins).
 
 PYTHON ?= python3.11
@@ -10,12 +11,13 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv book test test-fast exercises bench bench-losses bench-course bench-grading clean
+.PHONY: help venv system-deps book test test-fast exercises bench bench-losses bench-course bench-grading clean
 
 help:
 	@echo "make book       build the book into _build/html (executes every page)"
 	@echo "make test       run the whole test suite"
 	@echo "make test-fast  library tests only (seconds)"
+	@echo "make system-deps  install bubblewrap and chromium if missing (make test does it first)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make bench      benchmarks: losses vs references, course run times, grading (results in bench/results/)"
 	@echo "make clean      remove build outputs (keeps .venv)"
@@ -34,7 +36,12 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
 
-test: $(STAMP)
+# bubblewrap (the grading sandbox) and chromium (the browser tests): installed with apt-get where
+# possible, else a stop within a second that says what is missing and how to install it.
+system-deps:
+	@bash tools/system-deps.sh bwrap chromium
+
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
 test-fast: $(STAMP)
@@ -51,6 +58,7 @@ bench-course: $(STAMP)
 	$(BIN)/python bench/course.py --out bench/results/course.json
 
 bench-grading: $(STAMP)
+	@bash tools/system-deps.sh bwrap
 	$(BIN)/python bench/grading.py --students 40 --jobs 2
 
 exercises: $(STAMP)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import re
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -30,9 +32,13 @@ REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
 BRANCH = CONFIG["repository"]["branch"]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
-# Debian's Chromium (apt-get install chromium; .ci/run does it). Playwright's own browser
-# download does not work here, and is not needed: Playwright drives this one over CDP.
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium (`make test` installs it: tools/system-deps.sh, which finds the browser the
+# same way). Playwright's own browser download does not work here, and is not needed:
+# Playwright drives this one over CDP. LOSSBOOK_CHROMIUM points at another Chromium.
+CHROMIUM = (os.environ.get("LOSSBOOK_CHROMIUM")
+            or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+            or shutil.which("chromium") or shutil.which("chromium-browser")
+            or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -73,23 +79,36 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
 
+    def log_request(self, code="-", size="-"):
+        # Every error answer, including requests the browser makes on its own (the favicon),
+        # which Playwright's page events never see.
+        if isinstance(code, int) and code >= 400:  # HTTPStatus is an int
+            self.server.errors.append(f"{int(code)} {self.path}")
+
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    errors: list[str]
 
     def handle_error(self, request, client_address):
         pass  # the browser closing a connection early is not an error of the site
 
 
 @pytest.fixture(scope="module")
-def origin(built_site):
+def server(built_site):
     server = _Server(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=built_site))
+    server.errors = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture(scope="module")
+def origin(server):
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +162,7 @@ COLLECT = """() => {
       src: i.currentSrc || i.src, alt: (i.getAttribute('alt') || '').trim(),
       loaded: i.complete && i.naturalWidth > 0})),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    icons: [...document.querySelectorAll('link[rel~="icon"]')].map(l => l.href),
     ids: [...document.querySelectorAll('[id]')].map(e => e.id)
           .concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
   };
@@ -216,6 +236,22 @@ def test_page_loads_without_errors(crawl, page):
     assert not r["failed"], f"{page}: failed requests to our own files: {r['failed'][:3]}"
     assert not r["status"], f"{page}: error responses: {r['status'][:3]}"
     assert r["screenshot"].stat().st_size > 5000, f"{page}: empty screenshot"
+
+
+def test_no_request_of_the_crawl_got_an_error_answer(crawl, server):
+    # Seen by the server, so it includes what the browser asks for on its own (/favicon.ico).
+    assert not server.errors, f"error answers while visiting every page: {server.errors[:5]}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_has_a_favicon_served_by_the_site(crawl, context, origin, page):
+    icons = crawl[page]["icons"]
+    assert icons, f"{page}: no <link rel=icon>: the browser falls back to /favicon.ico (404)"
+    for icon in icons:
+        assert icon.startswith(origin + "/"), f"{page}: icon from elsewhere: {icon}"
+        response = context.request.get(icon)
+        assert response.ok, f"{page}: icon {icon}: {response.status}"
+        assert b"<svg" in response.body()[:200], f"{page}: icon {icon} is not the site's SVG"
 
 
 @pytest.mark.parametrize("page", PAGES)
