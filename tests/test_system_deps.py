@@ -137,3 +137,13 @@ def test_ci_installs_nothing_but_make_and_git():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "bubblewrap" not in ci and "chromium" not in ci
     assert "make test" in ci
+
+
+def test_a_failing_apt_get_shows_its_output_and_stops(bin_dir):
+    if os.geteuid() != 0:
+        pytest.fail("this test installs as root (CI and `make test` on a bare machine run as root)")
+    _tool(bin_dir, "apt-get", 'echo "E: Unable to locate package $5" >&2; exit 100')
+    proc = run(bin_dir, "bwrap")
+    assert proc.returncode == 3
+    assert "E: Unable to locate package" in proc.stderr
+    assert "apt-get failed (its output is above)" in proc.stderr

@@ -59,15 +59,19 @@ elif [ "$EUID" -ne 0 ]; then
 fi
 
 if [ "$can_install" = yes ]; then
+  installing=("${packages[@]}")
   echo "== installing ${packages[*]} with apt-get (for the tests: ${missing[*]} missing)"
   export DEBIAN_FRONTEND=noninteractive
-  if "${sudo[@]}" apt-get update -qq && \
-     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"; then
+  # apt's progress is kept, and shown only if it fails.
+  if output=$({ "${sudo[@]}" apt-get update -qq && \
+                "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"; } 2>&1)
+  then
     check
-    [ ${#missing[@]} -eq 0 ] && exit 0
+    [ ${#missing[@]} -eq 0 ] && { echo "== installed ${installing[*]}"; exit 0; }
     why="apt-get ran, but ${missing[*]} is still not found"
   else
-    why="apt-get failed (see above)"
+    printf '%s\n' "$output" >&2
+    why="apt-get failed (its output is above)"
   fi
 fi
 
