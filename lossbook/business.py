@@ -7,6 +7,7 @@ penalties, cost matrices, several objectives at once, and penalties on the weigh
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -250,8 +251,8 @@ def expected_cost(
     y = as_array(target, "target")
     check_same_kind(input=x, target=y)
     if tuple(y.shape) != (x.shape[0],):
-        raise ValueError(f"target must have shape ({x.shape[0]},), one class per example; "
-                         f"got shape {tuple(y.shape)}")
+        raise ValueError(f"target must have shape ({x.shape[0]},), one class per row of input "
+                         f"{tuple(x.shape)}; got shape {tuple(y.shape)}")
     y = check_class_indices(y, "target", n_classes)
     rows = c[y]  # the cost of every decision for each example's true class
     return reduce(B.sum_axis(probs * rows, -1), reduction)
@@ -388,12 +389,27 @@ def _params(params: Any, name: str = "params") -> list[Array]:
 
 
 def _penalty(params: Any, weight: Any, term: Any) -> Array:
-    """weight * the sum of ``term(p)`` over every element of every parameter array."""
+    """weight * the sum of ``term(p)`` over every element of every parameter array.
+
+    ``term`` (``abs`` or the square) turns a NaN into a NaN and an inf into an inf, so a finite
+    total proves every parameter finite for the price of one scalar test; otherwise each array
+    is checked and the first non-finite one is named (a finite total that overflows, squares of
+    weights beyond 1e154, stays a legitimate ``inf``).
+    """
     weight = check_positive("weight", weight)
+    arrays = _params(params)
+    if sum(a.numel() if B.is_tensor(a) else a.size for a in arrays) == 0:
+        shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+        raise ValueError(f"params holds no elements (shapes {shapes}); there is nothing to "
+                         "penalise")
     total = None
-    for p in _params(params):
+    for p in arrays:
         s = B.sum(term(p))
         total = s if total is None else total + s
+    if not math.isfinite(float(B.detach(total))):
+        single = len(arrays) == 1
+        for i, a in enumerate(arrays):
+            check_finite(a, "params" if single else f"params[{i}]")
     return weight * total
 
 
@@ -409,7 +425,8 @@ def l1_penalty(params: Any, *, weight: float = 1.0) -> Array:
 
     Raises:
         TypeError: non-float parameters; NumPy and torch mixed.
-        ValueError: ``weight <= 0``, no parameters.
+        ValueError: ``weight <= 0``, no parameters (or only empty ones), a parameter that
+            holds NaN or inf.
 
     Example:
         >>> import numpy as np
@@ -436,7 +453,8 @@ def l2_penalty(params: Any, *, weight: float = 1.0) -> Array:
 
     Raises:
         TypeError: non-float parameters; NumPy and torch mixed.
-        ValueError: ``weight <= 0``, no parameters.
+        ValueError: ``weight <= 0``, no parameters (or only empty ones), a parameter that
+            holds NaN or inf.
 
     Example:
         >>> import numpy as np

@@ -267,6 +267,13 @@ def _prepare_logits_targets(
     rows = B.reshape(B.moveaxis(x, 1, -1), (-1, n_classes))
     out_shape = (x.shape[0], *x.shape[2:])
     if is_floating(t):  # probability targets
+        if ignore_index != -100:
+            # torch raises a RuntimeError here; a probability row cannot be "ignored"
+            raise ValueError(
+                f"ignore_index={ignore_index} applies to class-index targets only, but {t_name} "
+                f"holds probabilities (dtype {t.dtype}, shape {tuple(t.shape)}); leave "
+                "ignore_index at its default -100, or pass integer class indices"
+            )
         if tuple(t.shape) != tuple(x.shape):
             raise ValueError(
                 f"{t_name} holds probabilities, so it must be shaped like {in_name} "
@@ -387,7 +394,8 @@ def cross_entropy(
             like ``input``.
         weight: optional non-negative weight per class, shape (C,).
         ignore_index: an index target equal to it contributes nothing (not even to the mean's
-            denominator).
+            denominator). Index targets only: with probability targets it must stay at its
+            default, -100.
         label_smoothing: :math:`\varepsilon` in [0, 1].
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (shape (N, d1, ...)).
 
@@ -398,8 +406,8 @@ def cross_entropy(
         TypeError: non-float logits, float targets of the wrong shape taken for indices,
             non-integer ``ignore_index``, NumPy and torch mixed.
         ValueError: class indices outside [0, C), probabilities outside [0, 1], ``weight`` not
-            of shape (C,), ``label_smoothing`` outside [0, 1], bad shapes, unknown
-            ``reduction``.
+            of shape (C,), ``label_smoothing`` outside [0, 1], ``ignore_index`` set with
+            probability targets, bad shapes, unknown ``reduction``.
 
     Notes:
         Equals ``torch.nn.functional.cross_entropy`` in every mode. Where torch returns NaN
@@ -855,6 +863,8 @@ def _next_token_parts(logits: Any, tokens: Any, ignore_index: Any) -> tuple[dict
         )
     if x.shape[-2] < 2:
         raise ValueError(f"a sequence needs at least 2 tokens to predict one; got T={x.shape[-2]}")
+    check_nonempty(x, "logits")
+    check_finite(x, "logits")  # the last position is never scored, but a NaN there is a bug too
     vocab = x.shape[-1]
     # the logits at position t predict the token at position t + 1
     pred = B.reshape(x[..., :-1, :], (-1, vocab))

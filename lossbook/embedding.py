@@ -73,8 +73,8 @@ def _labels(labels: Any, name: str, like: Array) -> Array:
     y = as_array(labels, name)
     check_same_kind(**{name: y, "embeddings": like})
     if tuple(y.shape) != (like.shape[0],):
-        raise ValueError(f"{name} must have shape ({like.shape[0]},), one per embedding; "
-                         f"got shape {tuple(y.shape)}")
+        raise ValueError(f"{name} must have shape ({like.shape[0]},), one per row of embeddings "
+                         f"{tuple(like.shape)}; got shape {tuple(y.shape)}")
     return y
 
 
@@ -85,6 +85,8 @@ def _distance(diff: Array, p: float = 2.0) -> Array:
         return B.row_norm(diff, p)
     if p == 2.0:
         return B.safe_sqrt(B.sum_axis(diff * diff, -1))
+    if p == float("inf"):  # the max norm: the largest coordinate difference
+        return B.max_axis(B.abs(diff), -1)
     s = B.sum_axis(B.abs(diff) ** p, -1)
     positive = s > 0
     return B.where(positive, B.where(positive, s, 1.0) ** (1.0 / p), 0.0)
@@ -176,7 +178,7 @@ def triplet_loss(
         positive: (N, D), same identity as the anchor.
         negative: (N, D), a different identity.
         margin: :math:`m \ge 0`.
-        p: the norm, :math:`p \ge 1` (2 = Euclidean).
+        p: the norm, :math:`p \ge 1` (2 = Euclidean, ``float('inf')`` = the max norm).
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (shape (N,)).
 
     Returns:

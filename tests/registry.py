@@ -444,7 +444,7 @@ EMBEDDING = (
     LossCase("triplet_loss", lb.triplet_loss, None,
              lambda a, pos, neg, reduction, margin=1.0, p=2.0: _np(F.triplet_margin_loss(
                  _t(a), _t(pos), _t(neg), margin=margin, p=p, eps=0.0, reduction=reduction)),
-             ({}, {"margin": 0.2}, {"p": 1}, {"p": 3.0}),
+             ({}, {"margin": 0.2}, {"p": 1}, {"p": 3.0}, {"p": float("inf")}),
              make=_triplets, extreme=_extreme_triplets),
     LossCase("batch_triplet_loss", lb.batch_triplet_loss, None, _batch_triplet_loop,
              ({}, {"mining": "batch_hard"}, {"mining": "semi_hard"},
