@@ -333,9 +333,10 @@ def composite_loss(terms: Mapping[str, Any], *, weights: Mapping[str, float] | N
         dict of the weighted terms, in the order of ``terms``.
 
     Raises:
-        TypeError: a term that is not a scalar array or tensor, a non-mapping argument, NumPy
-            and torch mixed.
-        ValueError: no terms, a weight <= 0, or a weight for a name that is not a term.
+        TypeError: a term that is not a floating-point scalar array or tensor, a non-mapping
+            argument, NumPy and torch mixed.
+        ValueError: no terms, a term that is NaN or inf, a weight <= 0, or a weight for a name
+            that is not a term.
 
     References:
         Redmon et al. (2016). You only look once: unified, real-time object detection. CVPR.
@@ -364,6 +365,8 @@ def composite_loss(terms: Mapping[str, Any], *, weights: Mapping[str, float] | N
         if arr.ndim != 0:
             raise TypeError(f"terms[{name!r}] must be a scalar loss (reduce it first); got shape "
                             f"{tuple(arr.shape)}")
+        check_floating(arr, f"terms[{name!r}]")
+        check_finite(arr, f"terms[{name!r}]")  # a NaN term would make the total NaN
         arrays[name] = arr
     check_same_kind(**{f"terms[{n!r}]": a for n, a in arrays.items()})
     parts = {name: check_positive(f"weights[{name!r}]", weights.get(name, 1.0)) * arr

@@ -865,6 +865,8 @@ def _next_token_parts(logits: Any, tokens: Any, ignore_index: Any) -> tuple[dict
         raise ValueError(f"a sequence needs at least 2 tokens to predict one; got T={x.shape[-2]}")
     check_nonempty(x, "logits")
     check_finite(x, "logits")  # the last position is never scored, but a NaN there is a bug too
+    if is_floating(t):
+        raise TypeError(f"tokens must hold integer token ids; got dtype {t.dtype}")
     vocab = x.shape[-1]
     # the logits at position t predict the token at position t + 1
     pred = B.reshape(x[..., :-1, :], (-1, vocab))

@@ -441,3 +441,20 @@ def test_shape_errors_name_both_arguments():
     with pytest.raises(ValueError, match=r"target must have shape \(2,\), one class per row of "
                                          r"input \(2, 2\); got shape \(3,\)"):
         lb.expected_cost(np.full((2, 2), 0.5), np.array([0, 1, 1]), cost_matrix=np.ones((2, 2)))
+
+
+def test_next_token_float_tokens_are_named_as_such():
+    # the message used to speak of probabilities shaped like the shifted logits
+    with pytest.raises(TypeError, match="tokens must hold integer token ids; got dtype float64"):
+        lb.next_token_cross_entropy(np.zeros((4, 5)), np.zeros(4))
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (np.float64(np.nan), ValueError, r"terms\['box'\] contains NaN or inf"),
+    (torch.tensor(float("inf")), ValueError, r"terms\['box'\] contains NaN or inf"),
+    (np.int64(1), TypeError, r"terms\['box'\] must have a floating-point dtype"),
+])
+def test_composite_loss_refuses_non_finite_or_integer_terms(bad, error, match):
+    cls = torch.tensor(0.5) if isinstance(bad, torch.Tensor) else np.float64(0.5)
+    with pytest.raises(error, match=match):
+        lb.composite_loss({"cls": cls, "box": bad})
