@@ -323,6 +323,10 @@ def composite_loss(terms: Mapping[str, Any], *, weights: Mapping[str, float] | N
     An object detector, for example, adds a classification term, a box-regression term and an
     objectness term; a recommender adds engagement and quality terms. The weights matter as
     much as the terms: a term whose scale is 100 times the others dominates the gradient.
+    YOLO (Redmon et al., 2016) sums squared errors for all three (box coordinates weighted by
+    :math:`\lambda_{\text{coord}} = 5`, the confidence of boxes without an object by
+    :math:`\lambda_{\text{noobj}} = 0.5`); binary cross-entropy for objectness and classes
+    came with YOLOv3 (Redmon & Farhadi, 2018).
 
     Args:
         terms: a mapping from a name to a scalar loss (all NumPy or all torch).
@@ -340,6 +344,7 @@ def composite_loss(terms: Mapping[str, Any], *, weights: Mapping[str, float] | N
 
     References:
         Redmon et al. (2016). You only look once: unified, real-time object detection. CVPR.
+        Redmon & Farhadi (2018). YOLOv3: an incremental improvement. arXiv:1804.02767.
 
     Example:
         >>> import numpy as np
@@ -417,7 +422,11 @@ def _penalty(params: Any, weight: Any, term: Any) -> Array:
 
 
 def l1_penalty(params: Any, *, weight: float = 1.0) -> Array:
-    r"""L1 penalty :math:`\lambda \sum_i |w_i|`, to add to a loss; it drives weights to exactly 0.
+    r"""L1 penalty :math:`\lambda \sum_i |w_i|`, to add to a loss; it favours sparse weights.
+
+    The minimiser of a loss plus this penalty has weights that are exactly 0 (the lasso), but
+    plain gradient descent only makes them hover around 0, since the subgradient is
+    :math:`\pm\lambda` on either side; a proximal step (soft-thresholding) reaches the zeros.
 
     Args:
         params: an array, or an iterable of arrays (e.g. ``model.parameters()``).

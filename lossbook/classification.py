@@ -81,8 +81,11 @@ def binary_cross_entropy(
         Equals ``torch.nn.functional.binary_cross_entropy`` and
         ``sklearn.metrics.log_loss`` for hard labels. Like torch, each log is clamped at
         :math:`-100`, so :math:`p = 0` with :math:`y = 1` costs 100 instead of ``inf``. Prefer
-        :func:`binary_cross_entropy_with_logits`: computing :math:`p = \sigma(z)` first loses
-        all precision once :math:`|z|` exceeds about 37 (float64) or 17 (float32).
+        :func:`binary_cross_entropy_with_logits`: with :math:`p = 1 / (1 + e^{-z})` computed
+        first, :math:`1 - p` rounds to 0 once the logit :math:`z` exceeds about 36.7 (float64)
+        or 16.6 (float32), so a negative example's loss is clipped at 100 and its gradient
+        lost; below about -709.8 (float64) or -88.7 (float32) :math:`e^{-z}` overflows and
+        :math:`p` becomes 0.
 
     Example:
         >>> import numpy as np
@@ -386,7 +389,10 @@ def cross_entropy(
     over the targets that are not ``ignore_index``. With probability targets :math:`t_{n,c}`,
     :math:`l_n = -\sum_c w_c\, t_{n,c} \log p_{n,c}` and the mean divides by :math:`N`.
     Label smoothing :math:`\varepsilon` mixes the target with the uniform distribution:
-    :math:`(1 - \varepsilon)\,\text{target} + \varepsilon / C`.
+    :math:`(1 - \varepsilon)\,\text{target} + \varepsilon / C`, so the true class keeps
+    :math:`1 - \varepsilon + \varepsilon / C` and every other class gets
+    :math:`\varepsilon / C` (Szegedy et al., 2016; torch and ``optax.smooth_labels`` do the
+    same).
 
     Args:
         input: logits of shape (N, C) or (N, C, d1, ...) (classes on axis 1).
@@ -416,7 +422,9 @@ def cross_entropy(
 
     References:
         Goodfellow, Bengio & Courville, *Deep Learning* (2016), section 6.2.2.3;
-        Müller, Kornblith & Hinton (2019), *When does label smoothing help?*
+        Szegedy et al. (2016). Rethinking the Inception architecture for computer vision. CVPR
+        (label smoothing); Müller, Kornblith & Hinton (2019). When does label smoothing help?
+        NeurIPS.
 
     Example:
         >>> import numpy as np
@@ -517,7 +525,9 @@ def focal_loss(
 
     Notes:
         The formula of torchvision's ``sigmoid_focal_loss`` (whose default reduction is
-        ``'none'``; lossbook's is ``'mean'``). :math:`(1 - p_t)^\gamma` is evaluated as
+        ``'none'``; lossbook's is ``'mean'``). The default :math:`\alpha = 0.25`,
+        :math:`\gamma = 2` are the paper's best setting and torchvision's defaults;
+        ``optax.sigmoid_focal_loss`` applies no :math:`\alpha` unless given one. :math:`(1 - p_t)^\gamma` is evaluated as
         :math:`\exp(\gamma \log \sigma(\mp z))`, so value and gradient stay finite at large
         logits even for :math:`\gamma < 1`, where the naive power has an infinite derivative.
 
@@ -723,7 +733,9 @@ def multiclass_hinge(
     .. math::
         l_n = \frac{1}{C} \sum_{c \ne y_n} \max(0,\ m - f_{n,y_n} + f_{n,c})^p
 
-    Every wrong class whose score comes within :math:`m` of the true class's score costs.
+    Every wrong class whose score comes within :math:`m` of the true class's score costs. The
+    division by the number of classes :math:`C` is torch's; Weston and Watkins's formulation
+    sums the terms without it.
 
     Args:
         input: scores of shape (N, C).
@@ -811,7 +823,10 @@ def kl_div(
             log-probabilities), target outside its range, bad shapes, unknown ``reduction``.
 
     Notes:
-        Equals ``torch.nn.functional.kl_div`` for every reduction.
+        Equals ``torch.nn.functional.kl_div`` for every reduction. torch's default reduction
+        is ``'mean'`` (and warns that it is not the KL divergence); lossbook's default is
+        ``'batchmean'``, which is also what ``optax.kl_divergence`` (one value per example)
+        gives once averaged over the batch.
 
     Example:
         >>> import numpy as np

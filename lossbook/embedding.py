@@ -129,8 +129,10 @@ def contrastive_loss(
             non-finite input, unknown ``reduction``.
 
     Notes:
-        No :math:`\tfrac12` factor (the original paper has one). Identical embeddings give a
-        finite (zero) gradient.
+        Two conventions differ from the paper's: Hadsell, Chopra & LeCun write
+        :math:`Y = 0` for a similar pair and :math:`Y = 1` for a dissimilar one (lossbook's
+        ``label`` is the opposite: 1 means similar), and they put a :math:`\tfrac12` in front
+        of both terms (lossbook has none). Identical embeddings give a finite (zero) gradient.
 
     References:
         Hadsell, Chopra & LeCun (2006). Dimensionality reduction by learning an invariant
@@ -194,6 +196,10 @@ def triplet_loss(
         ``eps=1e-6`` to every difference to avoid the infinite gradient of a norm at 0,
         lossbook computes the exact distance and gives it a zero gradient there.
 
+        The distances are not squared. FaceNet's loss uses *squared* Euclidean distances
+        between unit-length embeddings, with margin 0.2; that margin does not carry over to
+        the unsquared distances used here (the squared form is ``max(d_ap**2 - d_an**2 + m, 0)``).
+
     References:
         Schroff, Kalenichenko & Philbin (2015). FaceNet. CVPR.
 
@@ -238,8 +244,10 @@ def batch_triplet_loss(
     - ``'batch_hard'``: for each anchor, its farthest positive and its closest negative;
       ``'mean'`` over the anchors that have both.
     - ``'semi_hard'``: for each (anchor, positive) pair, the closest negative that is still
-      farther than the positive (FaceNet's semi-hard negative), or the farthest negative when
-      there is none; ``'mean'`` over those pairs.
+      farther than the positive (a semi-hard negative in FaceNet's sense), or the farthest
+      negative when there is none, the rule of TensorFlow's ``triplet_semihard_loss``;
+      ``'mean'`` over those pairs. FaceNet's own loss squares the distances; this one does
+      not.
 
     Args:
         embeddings: shape (N, D).
@@ -367,7 +375,8 @@ def multiple_negatives_ranking_loss(
 
     Notes:
         The formulation of sentence-transformers' ``MultipleNegativesRankingLoss``
-        (cross-entropy over scaled cosine similarities). Zero vectors are handled like
+        (cross-entropy over scaled cosine similarities). Henderson et al. score a pair by the
+        plain dot product of its two encodings, with no scale. Zero vectors are handled like
         ``F.normalize`` (their norm is clamped at 1e-12).
 
     References:
@@ -447,6 +456,12 @@ def info_nce(
     ``symmetric=True`` the loss is averaged with the same loss from the keys' side (columns of
     the matrix), as CLIP trains images and texts.
 
+    With two views ``info_nce(z1, z2, temperature=0.05)`` is the loss of unsupervised SimCSE
+    (Gao et al., 2021): each first view has the N - 1 other second views as negatives, none
+    from its own view. :func:`nt_xent` (SimCLR) adds the 2N - 2 in-view negatives and scores
+    both views; ``symmetric=True`` is CLIP's loss (Radford et al., 2021), whose temperature is
+    learned (initialised at 0.07).
+
     Args:
         query: (N, D).
         key: (N, D); row i is the positive of query i, the other rows are its negatives.
@@ -467,9 +482,16 @@ def info_nce(
         ValueError: different batch sizes or dimensions, ``temperature <= 0``,
             ``chunk_size < 1``, empty or non-finite input, unknown ``reduction``.
 
+    Notes:
+        van den Oord et al. score a pair with a learned bilinear critic
+        :math:`\exp(q^\top W k)`; the cosine similarity divided by a temperature used here is
+        the later form of SimCLR, SimCSE and CLIP.
+
     References:
         van den Oord, Li & Vinyals (2018). Representation learning with contrastive predictive
-        coding. Radford et al. (2021). CLIP.
+        coding. arXiv:1807.03748. Gao, Yao & Chen (2021). SimCSE: simple contrastive learning
+        of sentence embeddings. EMNLP. Radford et al. (2021). Learning transferable visual
+        models from natural language supervision (CLIP). ICML.
 
     Example:
         >>> import numpy as np
@@ -543,7 +565,9 @@ def nt_xent(
 
     Notes:
         Equals pytorch-metric-learning's ``NTXentLoss(temperature)`` applied to
-        ``cat([z1, z2])`` with labels that pair row i with row N + i.
+        ``cat([z1, z2])`` with labels that pair row i with row N + i, and the same formula as
+        ``optax.ntxent`` (whose default temperature is 0.07). Not the same loss as SimCSE's or
+        CLIP's: see :func:`info_nce`.
 
     References:
         Chen, Kornblith, Norouzi & Hinton (2020). A simple framework for contrastive learning

@@ -207,10 +207,14 @@ def ndcg(
     Notes:
         ``ndcg(gain='linear')`` equals ``sklearn.metrics.ndcg_score`` when no two scores of a
         query are equal (scikit-learn averages over tied orderings, lossbook keeps the given
-        order).
+        order). Järvelin & Kekäläinen (2002), who introduced (N)DCG, used the relevance itself
+        as the gain and no discount before rank :math:`b` (then :math:`1/\log_b r`); the gain
+        :math:`2^{\mathrm{rel}} - 1` with the discount :math:`1/\log_2(r + 1)` is the form of
+        Burges et al. (2005).
 
     References:
-        Burges (2010). From RankNet to LambdaRank to LambdaMART: an overview.
+        Järvelin & Kekäläinen (2002). Cumulated gain-based evaluation of IR techniques. ACM
+        TOIS 20(4). Burges et al. (2005). Learning to rank using gradient descent. ICML.
 
     Example:
         >>> import numpy as np
@@ -338,7 +342,9 @@ def ranknet_loss(
     .. math::
         \ell_{ij} = \log\left(1 + e^{-\sigma_0 (s_i - s_j)}\right) .
 
-    A query's loss is the mean over its pairs.
+    A query's loss is the mean over its pairs (Burges et al. sum the pair costs; the mean
+    keeps queries with many pairs from dominating the batch). Pairs of equal relevance are
+    left out, where the paper gives them a target probability of 1/2.
 
     Args:
         scores: (Q, L) model scores.
@@ -388,7 +394,10 @@ def listnet_loss(
         \ell = -\sum_i \operatorname{softmax}(\mathrm{rel})_i \,
         \log \operatorname{softmax}(s)_i
 
-    over the real items of a query: each item's probability of being ranked first.
+    over the real items of a query: each item's probability of being ranked first, with the
+    exponential as the paper's increasing function :math:`\phi` on both sides. (optax's
+    ``ranking_softmax_loss`` weights the log-softmax by the raw labels instead of their
+    softmax.)
 
     Args:
         scores: (Q, L) model scores.
@@ -560,8 +569,9 @@ def dpo_loss(
         \ell = -(1 - \varepsilon) \log \sigma(z) - \varepsilon \log \sigma(-z) .
 
     This is RankNet on a list of two responses, with the implicit reward
-    :math:`\beta \log(\pi / \pi_0)` as the score; :math:`\beta` sets how far the policy may move
-    from the reference.
+    :math:`\beta \log(\pi / \pi_0)` as the score; :math:`\beta` is the weight of the KL
+    penalty the loss is derived from: the larger it is, the closer the policy stays to the
+    reference. The default 0.1 is TRL's.
 
     Args:
         policy_chosen: log-probabilities (summed over tokens) of the chosen responses, (B,).

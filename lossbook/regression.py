@@ -93,7 +93,8 @@ def mse(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         ValueError: shapes differ, empty or non-finite input, unknown ``reduction``.
 
     Notes:
-        No ½ factor, matching ``torch.nn.functional.mse_loss``; many textbooks write
+        No ½ factor, matching ``torch.nn.functional.mse_loss``, ``optax.squared_error`` and
+        ``sklearn.metrics.mean_squared_error``; many textbooks (and ``optax.l2_loss``) write
         :math:`\frac12 r^2` so that the gradient is exactly :math:`r`.
 
     References:
@@ -290,7 +291,7 @@ def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "m
         \end{cases}
 
     As ``beta`` shrinks the loss tends to MAE; the gradient never exceeds 1 in size, which is
-    why object detectors (Fast R-CNN) use it for box regression.
+    why Fast R-CNN (Girshick, 2015) introduced it, with :math:`\beta = 1`, for box regression.
 
     Args:
         input: predictions, any shape.
@@ -309,6 +310,9 @@ def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "m
     Notes:
         Equals ``torch.nn.functional.smooth_l1_loss(beta=beta)``; torch also accepts
         ``beta=0`` (pure L1), lossbook asks for :func:`mae` instead.
+
+    References:
+        Girshick, R. (2015). Fast R-CNN. ICCV.
 
     Example:
         >>> import numpy as np
@@ -383,8 +387,8 @@ def log_cosh(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         ValueError: shapes differ, empty or non-finite input, unknown ``reduction``.
 
     Notes:
-        ``np.log(np.cosh(r))`` overflows to ``inf`` once :math:`|r| > 710` in float64 (89 in
-        float32). The right-hand form above only exponentiates :math:`-2|r| \le 0`, so it is
+        ``np.log(np.cosh(r))`` overflows to ``inf`` once :math:`|r|` exceeds about 710.48 in
+        float64 (89.42 in float32). The right-hand form above only exponentiates :math:`-2|r| \le 0`, so it is
         finite for every finite residual.
 
     Example:
