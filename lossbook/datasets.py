@@ -48,13 +48,14 @@ class PriceData(NamedTuple):
     """Items whose prices span several orders of magnitude.
 
     Attributes:
-        features: shape (n, 2): the log10 of the list price and a noisy demand signal.
+        features: shape (n, 2): the log10 of the list price and a demand signal (a standard
+            normal draw; the price moves by about 10% per unit of it).
         price: shape (n,): the true price in dollars.
         category: shape (n,): 0 for an everyday item (about $10 to $300), 1 for a premium
             one (about $1k to $10k).
     """
 
-    features: np.ndarray  # shape (n, 2): log10(list price), a noisy demand signal
+    features: np.ndarray  # shape (n, 2): log10(list price), a demand signal
     price: np.ndarray  # shape (n,): the true price in dollars
     category: np.ndarray  # shape (n,): 0 = everyday item (~$10-$300), 1 = premium (~$1k-$10k)
 
@@ -188,7 +189,7 @@ def make_two_blobs(
 def load_corpus() -> str:
     """The course's small English text corpus, for character-level language models.
 
-    Original prose written for lossbook (public domain under the project's licence), shipped
+    Original prose written for lossbook (under the project's MIT licence), shipped
     inside the package so that it loads offline and on Colab. About 20,000 characters.
 
     Example:
