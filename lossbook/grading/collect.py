@@ -6,8 +6,8 @@ Two ways in, both ending in nbgrader's own layout:
   ``zip_collect`` with :class:`LMSCollector` as its collector plugin (``nbgrader_config.py``
   sets it). The default file-name pattern is the one Blackboard-style exports use,
   ``<anything>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file name>``; change
-  ``LMSCollector.named_regexp`` for another LMS (the "For instructors" page shows Canvas and
-  Moodle patterns). Files that do not match, or are not notebooks, are skipped with a warning.
+  ``LMSCollector.named_regexp`` for another LMS (the "For instructors" page shows the Canvas
+  pattern). Files that do not match, or are not notebooks, are skipped with a warning.
 * **A plain folder** with one sub-folder per student (``<folder>/<student>/*.ipynb``) is
   copied by :func:`collect_folder`.
 

@@ -196,7 +196,9 @@ def check_sandbox(bwrap: str | None = None) -> str:
     exe = bwrap or shutil.which("bwrap")
     if exe is None:
         raise SandboxError("the grading sandbox needs bubblewrap, and `bwrap` is not on PATH. "
-                           "Install it (Debian/Ubuntu: `apt-get install bubblewrap`). " + off)
+                           "Install it with `bash tools/system-deps.sh bwrap` from the course repository (it uses "
+                           "apt-get; Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install "
+                           "bubblewrap`). " + off)
     if exe in _checked:
         return exe
     # The probe is the real command line, so whatever it needs (the Python installation
