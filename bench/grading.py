@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "grader"))
 
 from nbgrader_helpers import (course_env, fill_in, make_course_copy, nbgrader,  # noqa: E402
                               solution_sources)

@@ -21,7 +21,7 @@ float32 inputs and the same number of CPU threads:
 Then the chunked InfoNCE / NT-Xent memory (``chunk_size``) at 32,768 embeddings, and the speed-up
 of ``info_nce`` and ``nt_xent`` over pytorch-metric-learning's ``NTXentLoss``. The results go to
 a JSON file that the book's Performance page (book/performance.ipynb) renders, and a table is
-printed. This is a benchmark, not a test: ``make bench-losses`` runs it; tests/test_bench.py
+printed. This is a benchmark, not a test: ``make bench-losses`` runs it; tests/bench/test_bench.py
 runs ``--quick``.
 """
 

@@ -1,4 +1,12 @@
-"""Shared fixtures. Tests run with float64 unless they say otherwise."""
+"""Settings for the whole suite. The folders mirror the code:
+
+- ``tests/lossbook/``: the library students install (``lossbook/``);
+- ``tests/grader/``: the instructor's grader;
+- ``tests/book/``: the book, its notebooks and the built site;
+- ``tests/bench/``: the benchmarks (``bench/``);
+- ``tests/tools/``: the scripts in ``tools/``.
+
+Tests run with float64 unless they say otherwise."""
 
 from __future__ import annotations
 
@@ -16,13 +24,16 @@ matplotlib.use("Agg")  # no display in CI; set before any pyplot import
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugpy in kernels
 
 ROOT = Path(__file__).resolve().parents[1]
+# The course-directory helpers (fill_in, solution_sources, ...) that tests/book shares with
+# tests/grader.
+sys.path.insert(0, str(ROOT / "tests" / "grader"))
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """The book, built once per session from scratch (every page executed) with -W -n.
 
-    Shared by tests/test_book.py and tests/test_site.py (both in the xdist group "book", so one
+    Shared by test_book.py and test_site.py (both in the xdist group "book", so one
     worker builds it once). Returns the folder of the HTML site.
 
     To iterate on the browser tests without rebuilding, point LOSSBOOK_BUILT_SITE at the html

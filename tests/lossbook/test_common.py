@@ -1,4 +1,4 @@
-"""Generic tests run over every loss in the registry (tests/registry.py)."""
+"""Generic tests run over every loss in the registry (tests/lossbook/registry.py)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = (ROOT / "tools" / "system-deps.sh").read_text()
 BASH = shutil.which("bash")
 CHMOD = shutil.which("chmod")

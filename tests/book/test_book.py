@@ -10,7 +10,7 @@ import yaml
 
 from test_notebooks import toc_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
 NOTEBOOK_PAGES = [p for p in toc_files() if (ROOT / f"{p}.ipynb").exists()]

@@ -135,7 +135,7 @@ def test_public_api_is_exported():
 
 
 def test_every_public_loss_is_in_the_registry():
-    """A new loss must join the generic tests: add it to tests/registry.py."""
+    """A new loss must join the generic tests: add it to tests/lossbook/registry.py."""
     from registry import ALL_LOSSES
 
     covered = ({c.public or c.fn for c in ALL_LOSSES} | {c.grad for c in ALL_LOSSES if c.grad})
@@ -145,11 +145,11 @@ def test_every_public_loss_is_in_the_registry():
                   # decision rules and combinators, tested in test_business.py
                   "best_threshold", "CompositeLoss", "composite_loss"}
     missing = [n for n in lb.__all__ if n not in not_losses and getattr(lb, n) not in covered]
-    assert not missing, f"not in tests/registry.py: {missing}"
+    assert not missing, f"not in tests/lossbook/registry.py: {missing}"
 
 
 # ------------------------------------------------------------------------------------------
-# The same checks over every public function of the registry (tests/registry.py), each with
+# The same checks over every public function of the registry (tests/lossbook/registry.py), each with
 # its own valid inputs: a function without a clear error for bad input fails here.
 # ------------------------------------------------------------------------------------------
 import inspect

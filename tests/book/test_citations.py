@@ -20,7 +20,7 @@ import latexcodec  # noqa: F401 - registers the "ulatex" codec
 import pytest
 from pybtex.database import parse_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIB = parse_file(str(ROOT / "book" / "references.bib"))
 
 NAME = r"[A-Z][\w'\u2019-]+"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 ALL_NOTEBOOKS = sorted([*ROOT.glob("book/**/*.ipynb"), *SOLUTIONS,
                         *(ROOT / "exercises").glob("*/*.ipynb")])

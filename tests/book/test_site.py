@@ -26,7 +26,7 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
 BRANCH = CONFIG["repository"]["branch"]
