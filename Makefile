@@ -24,11 +24,13 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# Two distributions, both editable: lossbook (the library, .) and lossbook-grader (grader/, the
+# instructor's grader with the lossbook-grade command).
+$(STAMP): requirements.txt pyproject.toml grader/pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . -e grader
 	touch $(STAMP)
 
 book: $(STAMP)
@@ -45,7 +47,7 @@ test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" lossbook tests
+	$(BIN)/python -m pytest -m "not slow" lossbook grader tests
 
 # Benchmarks (not tests). The loss table and the course run times go to bench/results/*.json,
 # which the book's Performance page renders; the grading timings go to _build/bench/.

@@ -1,4 +1,4 @@
-"""Benchmark: grading a class of 40 with plain nbgrader versus ``lossbook grade --jobs N``.
+"""Benchmark: grading a class of 40 with plain nbgrader versus ``lossbook-grade --jobs N``.
 
     python bench/grading.py [--students 40] [--jobs 2] [--out _build/bench/grading.json]
 
@@ -7,7 +7,7 @@ every part answered, a third with some, a third with none; seeded) are graded tw
 
 1. ``nbgrader autograde 01-regression``: nbgrader's own loop, one submission after another
    (with the course's sandboxed Execute step, as every autograde of this course runs);
-2. ``lossbook grade 01-regression --jobs N --no-feedback``: the same autograde, N submissions
+2. ``lossbook-grade 01-regression --jobs N --no-feedback``: the same autograde, N submissions
    at a time, plus the export.
 
 Both must give every student the same score; the wall times and the speed-up are printed and
@@ -28,11 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "grader"))
+from lossbook_grader.course import (course_env, fill_in, make_course_copy, nbgrader,
+                                    solution_sources)
 
-from nbgrader_helpers import (course_env, fill_in, make_course_copy, nbgrader,  # noqa: E402
-                              solution_sources)
+ROOT = Path(__file__).resolve().parents[1]  # the course: this repository
 
 A = "01-regression"
 NB = "regression-losses.ipynb"
@@ -80,13 +79,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = {}
         for label in ("nbgrader", "lossbook"):
-            course = make_course_copy(Path(tmp) / label)
+            course = make_course_copy(Path(tmp) / label, ROOT)
             nbgrader(course, "generate_assignment", A, "--force")
             build_class(course, args.students)
             if label == "nbgrader":
                 runs[label] = timed([str(bin_dir / "nbgrader"), "autograde", A], course)
             else:
-                runs[label] = timed([str(bin_dir / "lossbook"), "grade", A, "--jobs",
+                runs[label] = timed([str(bin_dir / "lossbook-grade"), A, "--jobs",
                                      str(args.jobs), "--no-feedback", "-q"], course)
             results[label] = scores(course)
             shutil.rmtree(course)
@@ -107,7 +106,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"{args.students} submissions: nbgrader autograde {report['nbgrader_autograde_s']} s, "
-          f"lossbook grade --jobs {args.jobs} {report['lossbook_grade_s']} s, "
+          f"lossbook-grade --jobs {args.jobs} {report['lossbook_grade_s']} s, "
           f"speed-up {report['speedup']}x (written to {args.out})")
 
 

@@ -24,9 +24,6 @@ matplotlib.use("Agg")  # no display in CI; set before any pyplot import
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugpy in kernels
 
 ROOT = Path(__file__).resolve().parents[1]
-# The course-directory helpers (fill_in, solution_sources, ...) that tests/book shares with
-# tests/grader.
-sys.path.insert(0, str(ROOT / "tests" / "grader"))
 
 
 @pytest.fixture(scope="session")

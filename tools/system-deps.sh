@@ -3,7 +3,8 @@
 # runs it first) makes sure they are there, installing them with apt-get where it can.
 #
 #   bwrap     (package bubblewrap): the sandbox that autograding runs student code in
-#             (tests/grader/: test_sandbox.py, test_grading.py, test_hostile.py, test_workflow.py)
+#             (grader/lossbook_grader/sandbox.py; tests/grader/: test_sandbox.py,
+#             test_grading.py, test_hostile.py, test_workflow.py)
 #   chromium  (package chromium): the browser that drives the built site (tests/book/test_site.py)
 #
 # Usage: tools/system-deps.sh [bwrap] [chromium]   (no argument: both)

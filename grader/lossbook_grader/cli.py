@@ -1,4 +1,9 @@
-"""``lossbook grade``: nbgrader's collect, autograde, feedback and export, in parallel.
+"""``lossbook-grade``: nbgrader's collect, autograde, feedback and export, in parallel.
+
+    lossbook-grade 01-regression --jobs 4
+
+The console script of the ``lossbook-grader`` distribution; ``lossbook-grade --help`` lists
+its options and the "For instructors" page of the book walks through a whole grading round.
 
 Every step is a real nbgrader command run in the course directory, so the gradebook stays
 nbgrader's database and formgrader, ``nbgrader export`` and the rest keep working on it.
@@ -38,7 +43,7 @@ from typing import Any
 
 from .config import switched_on
 
-__all__ = ["GradeSetupError", "Result", "add_arguments", "grade", "run"]
+__all__ = ["GradeSetupError", "Result", "add_arguments", "grade", "main", "run"]
 
 STATE_DIR = Path(".lossbook") / "grade-state"
 LOG_DIR = Path(".lossbook") / "logs"
@@ -96,7 +101,7 @@ def _load_coursedir(course: Path) -> Any:
     from traitlets.config.loader import PyFileConfigLoader
 
     if not (course / "nbgrader_config.py").is_file():
-        raise GradeSetupError(f"no nbgrader_config.py in {course}: run `lossbook grade` in the "
+        raise GradeSetupError(f"no nbgrader_config.py in {course}: run `lossbook-grade` in the "
                               "course directory or pass --course")
     try:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
@@ -396,17 +401,17 @@ def summary_table(results: list[Result]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``lossbook grade``: grade, print the summary, return the exit status."""
+    """``lossbook-grade``: grade, print the summary, return the exit status."""
     try:
         import nbgrader  # noqa: F401
     except ImportError:
-        print("lossbook grade: error: nbgrader is not installed "
-              "(pip install 'lossbook[grading]')", file=sys.stderr)
+        print("lossbook-grade: error: nbgrader is not installed (it is a dependency of "
+              "lossbook-grader: pip install 'nbgrader>=0.9')", file=sys.stderr)
         return 2
     try:
         results = grade(args)
     except GradeSetupError as err:
-        print(f"lossbook grade: error: {err}", file=sys.stderr)
+        print(f"lossbook-grade: error: {err}", file=sys.stderr)
         return 2
     print(summary_table(results))
     counts = {s: sum(r.status == s for r in results) for s in ("graded", "unchanged", "failed")}
@@ -415,3 +420,19 @@ def run(args: argparse.Namespace) -> int:
           f"{Path(args.course).resolve() / args.export}")
     return 1 if counts["failed"] else 0
 
+
+DESCRIPTION = ("Grade one assignment with nbgrader: collect the submissions (an LMS zip export "
+               "in downloaded/<assignment>/archive/, a folder given with --from, or what is "
+               "already in submitted/), autograde every new or changed one in the sandbox, in "
+               "parallel, write feedback and export the grades to CSV.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lossbook-grade`` console script."""
+    parser = argparse.ArgumentParser(prog="lossbook-grade", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

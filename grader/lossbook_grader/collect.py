@@ -3,8 +3,8 @@
 Two ways in, both ending in nbgrader's own layout:
 
 * **An LMS export** (zip files in ``downloaded/<assignment>/archive/``) goes through nbgrader's
-  ``zip_collect`` with :class:`LMSCollector` as its collector plugin (``nbgrader_config.py``
-  sets it). The default file-name pattern is the one Blackboard-style exports use,
+  ``zip_collect`` with :class:`LMSCollector` as its collector plugin (the course's
+  ``nbgrader_config.py`` sets it, through :func:`lossbook_grader.config.configure`). The default file-name pattern is the one Blackboard-style exports use,
   ``<anything>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file name>``; change
   ``LMSCollector.named_regexp`` for another LMS (the "For instructors" page shows the Canvas
   pattern). Files that do not match, or are not notebooks, are skipped with a warning.

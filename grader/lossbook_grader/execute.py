@@ -1,13 +1,13 @@
 """nbgrader's Execute step, sandboxed and hardened: :class:`SandboxedExecute`.
 
-:func:`lossbook.grading.config.configure` puts this preprocessor in place of nbgrader's
+:func:`lossbook_grader.config.configure` puts this preprocessor in place of nbgrader's
 ``Execute`` in ``Autograde.autograde_preprocessors``, so both ``nbgrader autograde`` and
-``lossbook grade`` use it. Compared with nbgrader's own step it
+``lossbook-grade`` use it. Compared with nbgrader's own step it
 
-* starts the kernel in the bubblewrap sandbox of :mod:`lossbook.grading.sandbox` (unless
+* starts the kernel in the bubblewrap sandbox of :mod:`lossbook_grader.sandbox` (unless
   ``sandbox`` is turned off, explicitly); if the sandbox cannot be set up, grading of the
   notebook fails with the reason instead of running student code unsandboxed;
-* loads :mod:`lossbook.grading.guard` in the kernel and calls it around every locked cell, so
+* loads :mod:`lossbook_grader.guard` in the kernel and calls it around every locked cell, so
   replaced assertion helpers, rebound names and silenced tracebacks are undone before a test
   runs;
 * keeps at most ``max_output_bytes`` of output per notebook: an output bomb fills the cell that
@@ -15,7 +15,7 @@
 * turns a kernel that dies (``os._exit``, the memory or CPU-time limit) or ignores an interrupt
   into errors in the cells that could not run, instead of a failed submission with no grade;
 * writes what happened (repairs, deaths, timeouts, truncated output) to
-  ``<course>/.lossbook/reports/<assignment>/<student>/<notebook>.json`` for ``lossbook grade``.
+  ``<course>/.lossbook/reports/<assignment>/<student>/<notebook>.json`` for ``lossbook-grade``.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ from .sandbox import Limits, check_sandbox
 __all__ = ["SandboxedExecute", "report_path"]
 
 KERNEL_NAME = "lossbook-sandbox"
-GUARD_MODULE = "lossbook.grading.guard"
+GUARD_MODULE = "lossbook_grader.guard"
 # How a silent request reaches the guard from the grader (no name in the user's namespace).
-GUARD = f"__import__({GUARD_MODULE!r}).grading.guard"
+GUARD = f"__import__({GUARD_MODULE!r}).guard"
 # The guard's functions, checked against the grader's own copy of their bytecode after every
 # call: replacing them (guard.before_cell = lambda: None) is detected, not obeyed.
 GUARD_FUNCTIONS = ("install", "rebase", "before_cell", "after_cell", "_restore_mapping",
@@ -126,7 +126,7 @@ class SandboxedExecute(Execute):
             gradebook = self._gradebook_path(self.resources)
             if gradebook:
                 hide.append(os.path.dirname(os.path.abspath(gradebook)))
-            launcher = [sys.executable, "-m", "lossbook.grading.sandbox",
+            launcher = [sys.executable, "-m", "lossbook_grader.sandbox",
                         "--memory-mb", str(self.memory_mb),
                         "--cpu-seconds", str(self.cpu_seconds),
                         "--file-size-mb", str(self.file_size_mb)]

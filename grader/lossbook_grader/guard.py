@@ -47,7 +47,7 @@ VOLATILE = {"builtins": {"_", "__", "___", "input", "raw_input"},
 # Event callbacks registered by these packages are the course's (matplotlib's inline backend
 # flushes figures after each cell); any other new callback is the submission's.
 TRUSTED_CALLBACK_PACKAGES = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline",
-                             "ipywidgets", "tqdm", "lossbook")
+                             "ipywidgets", "tqdm", "lossbook", "lossbook_grader")
 # Attributes of objects that decide whether an error is reported.
 SHELL_LISTS = ("ast_transformers", "input_transformers_post")
 TRANSFORMER_LISTS = ("cleanup_transforms", "line_transforms", "token_transformers")
@@ -144,7 +144,7 @@ def rebase() -> None:
 
 
 def load_ipython_extension(shell: Any) -> None:
-    """IPython extension hook: ``--IPKernelApp.extra_extensions=lossbook.grading.guard``."""
+    """IPython extension hook: ``--IPKernelApp.extra_extensions=lossbook_grader.guard``."""
     install(shell)
 
 

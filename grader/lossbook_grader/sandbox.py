@@ -1,7 +1,7 @@
 """Run a Jupyter kernel for a student's notebook inside a bubblewrap sandbox.
 
-The grading kernel is started as ``python -m lossbook.grading.sandbox [options] -- <kernel argv>``
-(see :class:`lossbook.grading.execute.SandboxedExecute`, which builds that command). This
+The grading kernel is started as ``python -m lossbook_grader.sandbox [options] -- <kernel argv>``
+(see :class:`lossbook_grader.execute.SandboxedExecute`, which builds that command). This
 launcher, running outside the sandbox, then
 
 1. sets resource limits that the kernel inherits: address space (memory), CPU seconds, the size
@@ -14,7 +14,8 @@ launcher, running outside the sandbox, then
    process ids), an unprivileged user with no capabilities, an empty environment apart from a
    short allow-list, and this filesystem view:
 
-   * the machine read-only (``/usr``, the Python installation, the ``lossbook`` package);
+   * the machine read-only (``/usr``, the Python installation, the ``lossbook`` and
+     ``lossbook_grader`` packages);
    * empty, throw-away folders over the instructor's home, ``/tmp``, the course directory
      (gradebook, ``solutions/``, ``submitted/``, ``autograded/``, ``feedback/``) and anything
      else named with ``--hide`` (a gradebook kept outside the course, say);
@@ -111,9 +112,12 @@ def _python_paths() -> list[Path]:
     """Folders the kernel's Python needs to read: its installation and its import path."""
     import lossbook
 
+    # The kernel imports lossbook (the tests) and this package (the guard), wherever they are
+    # installed: an editable install of either lives inside the course's repository.
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)),
-             os.path.dirname(os.path.abspath(lossbook.__file__))]
+             os.path.dirname(os.path.abspath(lossbook.__file__)),
+             os.path.dirname(os.path.abspath(__file__))]
     paths += [p for p in sys.path if p]
     out: list[Path] = []
     for p in paths:
@@ -190,7 +194,7 @@ def check_sandbox(bwrap: str | None = None) -> str:
             grade without the sandbox).
     """
     off = ("Only for code you trust, grading can run without the sandbox: "
-           "`lossbook grade --no-sandbox` or LOSSBOOK_SANDBOX=off.")
+           "`lossbook-grade --no-sandbox` or LOSSBOOK_SANDBOX=off.")
     if not sys.platform.startswith("linux"):
         raise SandboxError(f"the grading sandbox needs Linux (this is {sys.platform}). {off}")
     exe = bwrap or shutil.which("bwrap")
@@ -238,8 +242,8 @@ def _runtime_dir(connection_file: str, runtime: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Kernel launcher: ``python -m lossbook.grading.sandbox [options] -- <kernel argv>``."""
-    parser = argparse.ArgumentParser(prog="python -m lossbook.grading.sandbox",
+    """Kernel launcher: ``python -m lossbook_grader.sandbox [options] -- <kernel argv>``."""
+    parser = argparse.ArgumentParser(prog="python -m lossbook_grader.sandbox",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--hide", action="append", default=[], metavar="PATH",
                         help="a folder or file to hide from the kernel (repeatable)")

@@ -48,7 +48,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from nbgrader_helpers import ROOT, assignments, fill_in, solution_sources
+from lossbook_grader.course import ROOT, assignments, fill_in, solution_sources
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")

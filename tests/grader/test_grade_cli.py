@@ -1,13 +1,12 @@
-"""``lossbook grade`` set-up errors, and the collection helpers it uses (no kernels run here)."""
+"""``lossbook-grade`` set-up errors, and the collection helpers it uses (no kernels run here)."""
 
 from __future__ import annotations
 
 import pytest
 
-from nbgrader_helpers import make_course_copy, nbgrader
-
-from lossbook.cli import main
-from lossbook.grading.collect import LMSCollector, collect_folder, match_notebook
+from lossbook_grader.cli import main
+from lossbook_grader.collect import LMSCollector, collect_folder, match_notebook
+from lossbook_grader.course import make_course_copy, nbgrader
 
 pytestmark = pytest.mark.xdist_group("grade-cli")  # one released course for the module
 
@@ -23,7 +22,7 @@ def released(tmp_path_factory):
 
 
 def _grade(capsys, *argv: str) -> tuple[int, str]:
-    code = main(["grade", *argv])
+    code = main(list(argv))
     return code, capsys.readouterr().err
 
 
@@ -63,9 +62,12 @@ def test_no_sandbox_stops_before_grading(released, capsys, monkeypatch, tmp_path
     assert code == 2 and "bubblewrap" in err and "--no-sandbox" in err
 
 
-def test_no_command_prints_help(capsys):
-    assert main([]) == 2
-    assert "grade" in capsys.readouterr().out
+def test_no_assignment_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: lossbook-grade") and "required: assignment" in err
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nbgrader_helpers import (ROOT, assignments, fill_in, make_course_copy, nbgrader,
-                              solution_sources)
+from lossbook_grader.course import (ROOT, assignments, fill_in, make_course_copy, nbgrader,
+                                    solution_sources)
 
 # One xdist group per assignment: its tests share one graded course copy (module fixture),
 # while different assignments can be graded on different workers.

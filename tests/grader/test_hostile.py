@@ -1,4 +1,4 @@
-"""Hostile submissions: a whole class graded by ``lossbook grade`` with the real nbgrader.
+"""Hostile submissions: a whole class graded by ``lossbook-grade`` with the real nbgrader.
 
 One class of 01-regression submissions, most of them hostile, is collected from a folder and
 graded in one parallel run in the sandbox. Each test checks one student's exact score (derived
@@ -23,8 +23,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nbgrader_helpers import (ROOT, fill_in, lossbook_grade, make_course_copy, nbgrader,
-                              solution_sources)
+from lossbook_grader.course import (ROOT, fill_in, lossbook_grade, make_course_copy, nbgrader,
+                                    solution_sources)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]
 
@@ -106,10 +106,10 @@ DROP_ASSERTS = BLANK_HUBER_CHEAT + (
     "        return ast.copy_location(ast.Pass(), node)\n"
     "get_ipython().ast_transformers.append(_NoAsserts())\n")
 REPLACE_GUARD = PATCH_ASSERTS + (
-    "import lossbook.grading.guard as _g\n"
+    "import lossbook_grader.guard as _g\n"
     "_g.before_cell = lambda *a, **k: None\n")
 UNLOAD_GUARD = PATCH_ASSERTS + (
-    "import sys\nsys.modules.pop('lossbook.grading.guard', None)\n")
+    "import sys\nsys.modules.pop('lossbook_grader.guard', None)\n")
 # Reads the instructor's solutions (and the notebook being graded, which holds the hidden
 # tests at that moment); if it can, it gets the answer from them.
 READ_SOLUTIONS = (

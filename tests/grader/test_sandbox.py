@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nbgrader_helpers import ROOT
-
-from lossbook.grading.sandbox import Limits, SandboxError, bwrap_command, check_sandbox
+from lossbook_grader.course import ROOT
+from lossbook_grader.sandbox import Limits, SandboxError, bwrap_command, check_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +164,7 @@ def test_a_bwrap_that_cannot_sandbox_is_a_clear_error(tmp_path):
 
 
 def test_launcher_needs_a_connection_file():
-    from lossbook.grading import sandbox
+    from lossbook_grader import sandbox
 
     with pytest.raises(SystemExit):
         sandbox.main(["--runtime", "/tmp", "--", sys.executable, "-m", "ipykernel_launcher"])

@@ -2,7 +2,7 @@
 
 Release with nbgrader, set a due date, receive an LMS export (one zip of files named the way
 Blackboard-style exports name them, with a resubmission, a late upload renamed by the LMS, a
-notebook that is not valid JSON and stray files), run ``lossbook grade``, review the submission
+notebook that is not valid JSON and stray files), run ``lossbook-grade``, review the submission
 that needs it by hand, return feedback and export the grades. The checks read nbgrader's own
 outputs: the gradebook, ``feedback/`` and the exported CSV.
 """
@@ -17,8 +17,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nbgrader_helpers import (fill_in, lossbook_grade, make_course_copy, nbgrader,
-                              solution_sources)
+from lossbook_grader.course import (fill_in, lossbook_grade, make_course_copy, nbgrader,
+                                    solution_sources)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
 
