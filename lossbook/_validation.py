@@ -3,6 +3,10 @@
 Each check raises a ``TypeError`` or ``ValueError`` whose message names the argument and
 shows what arrived, so a student sees *their* mistake instead of an error deep inside NumPy
 or torch. Checks run before any arithmetic; nothing is broadcast silently.
+
+:func:`namespace` is where a call's backend is decided, once: it checks that the arguments are
+all NumPy arrays or all tensors (on one device) and returns the namespace ``xp`` of that kind
+(see ``lossbook._backend``). The checks below that depend on the kind take that ``xp``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lossbook._backend import Array, _torch, is_tensor
+from lossbook._backend import NUMPY, Namespace, is_tensor, torch_namespace
 
 
 def kind_name(x: object) -> str:
@@ -25,13 +29,13 @@ def kind_name(x: object) -> str:
     return type(x).__name__
 
 
-def as_array(x: object, name: str) -> Array:
+def as_array(x: Any, name: str) -> Any:
     """Return ``x`` as a NumPy array or torch tensor.
 
     Tensors and arrays pass through unchanged; Python numbers, lists and tuples become NumPy
     arrays. Anything else (strings, ``None``, dicts...) is a ``TypeError``.
     """
-    if is_tensor(x) or isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) or is_tensor(x):
         return x
     if isinstance(x, (numbers.Number, np.generic, list, tuple)) and not isinstance(x, bool):
         try:
@@ -39,68 +43,35 @@ def as_array(x: object, name: str) -> Array:
         except ValueError as err:  # ragged nested lists
             raise TypeError(f"{name} could not be converted to an array: {err}") from None
         if arr.dtype == object:
-            raise TypeError(f"{name} must contain numbers; got a list of {kind_name(x[0])}")
+            first = x[0] if isinstance(x, (list, tuple)) else x
+            raise TypeError(f"{name} must contain numbers; got a list of {kind_name(first)}")
         return arr
     raise TypeError(f"{name} must be a NumPy array or a torch tensor; got {kind_name(x)}")
 
 
-def is_floating(x: Array) -> bool:
-    if is_tensor(x):
-        return bool(x.is_floating_point())
-    return bool(np.issubdtype(x.dtype, np.floating))
-
-
-def is_integer_or_bool(x: Array) -> bool:
-    if is_tensor(x):
-        return not x.is_floating_point() and not x.is_complex()
-    return bool(np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_)
-
-
-def check_floating(x: Array, name: str) -> None:
-    if not is_floating(x):
+def check_floating(xp: Namespace, x: Any, name: str) -> None:
+    if not xp.is_floating(x):
         raise TypeError(
             f"{name} must have a floating-point dtype (float32 or float64); got {x.dtype}"
         )
 
 
-def check_nonempty(x: Array, name: str) -> None:
-    size = x.numel() if is_tensor(x) else x.size
-    if size == 0:
+def check_nonempty(x: Any, name: str) -> None:
+    if math.prod(x.shape) == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); a loss needs at least one element")
 
 
-def all_finite(x: Array) -> bool:
-    """True when every value of ``x`` is finite.
-
-    A sum is finite only if every term is (one NaN or inf makes it NaN or inf), and a sum is one
-    cheap pass that allocates nothing. Only when the sum is not finite (a NaN or inf, or finite
-    values whose sum overflows) is the exact elementwise test run.
-    """
-    if is_tensor(x):
-        x = x.detach()
-        if not x.is_floating_point():
-            return True
-        wide = x.dtype if x.element_size() >= 4 else _torch().float32
-        if math.isfinite(float(x.sum(dtype=wide))):
-            return True
-        return bool(x.isfinite().all())
-    if not np.issubdtype(x.dtype, np.inexact):
-        return True
-    with np.errstate(over="ignore", invalid="ignore"):
-        if math.isfinite(float(np.sum(x, dtype=np.float64 if x.itemsize < 4 else None))):
-            return True
-    return bool(np.isfinite(x).all())
-
-
-def check_finite(x: Array, name: str) -> None:
-    if not all_finite(x):
+def check_finite(xp: Namespace, x: Any, name: str) -> None:
+    if not xp.all_finite(x):
         raise ValueError(f"{name} contains NaN or inf; lossbook expects finite values")
 
 
-def check_same_kind(**arrays: Array) -> None:
-    """All arguments must be NumPy arrays, or all torch tensors on one device."""
+def namespace(**arrays: Any) -> Namespace:
+    """All arguments (each from :func:`as_array`) must be NumPy arrays, or all torch tensors on
+    one device; return the namespace of that kind: the one decision of a call."""
     names = list(arrays)
-    tensors = [n for n in names if is_tensor(arrays[n])]
+    # as_array has made each argument an ndarray or a tensor: no need to ask torch again
+    tensors = [n for n in names if not isinstance(arrays[n], np.ndarray)]
     if tensors and len(tensors) != len(names):
         other = next(n for n in names if n not in tensors)
         raise TypeError(
@@ -114,9 +85,10 @@ def check_same_kind(**arrays: Array) -> None:
                 raise ValueError(
                     f"{n} is on device {arrays[n].device} but {tensors[0]} is on {first}"
                 )
+    return torch_namespace() if tensors else NUMPY
 
 
-def check_same_shape(a: Array, b: Array, a_name: str, b_name: str) -> None:
+def check_same_shape(a: Any, b: Any, a_name: str, b_name: str) -> None:
     if tuple(a.shape) != tuple(b.shape):
         raise ValueError(
             f"{b_name} has shape {tuple(b.shape)} but {a_name} has shape {tuple(a.shape)}; "
@@ -124,11 +96,11 @@ def check_same_shape(a: Array, b: Array, a_name: str, b_name: str) -> None:
         )
 
 
-def cast_like(x: Array, like: Array) -> Array:
+def cast_like(xp: Namespace, x: Any, like: Any) -> Any:
     """Cast ``x`` to the dtype of ``like`` (a no-op when they already agree)."""
     if x.dtype == like.dtype:
         return x
-    return x.to(like.dtype) if is_tensor(x) else x.astype(like.dtype)
+    return xp.astype(x, like.dtype)
 
 
 def prepare_pair(
@@ -138,8 +110,9 @@ def prepare_pair(
     input_name: str = "input",
     target_name: str = "target",
     finite: bool = True,
-) -> tuple[Array, Array]:
-    """Validate a prediction and its target of the same shape; return them ready to use.
+) -> tuple[Namespace, Any, Any]:
+    """Validate a prediction and its target of the same shape; return their namespace and
+    them, ready to use.
 
     ``input`` must be floating point. ``target`` may be floating, integer or boolean; it is
     cast to the dtype of ``input``. ``finite=False`` leaves the finiteness checks to the
@@ -147,20 +120,20 @@ def prepare_pair(
     """
     input = as_array(input, input_name)
     target = as_array(target, target_name)
-    check_same_kind(**{input_name: input, target_name: target})
-    check_floating(input, input_name)
-    if not (is_floating(target) or is_integer_or_bool(target)):
+    xp = namespace(**{input_name: input, target_name: target})
+    check_floating(xp, input, input_name)
+    if not (xp.is_floating(target) or xp.is_integer_or_bool(target)):
         raise TypeError(f"{target_name} must be a real-valued array; got dtype {target.dtype}")
     check_same_shape(input, target, input_name, target_name)
     check_nonempty(input, input_name)
-    target = cast_like(target, input)
+    target = cast_like(xp, target, input)
     if finite:
-        check_finite(input, input_name)
-        check_finite(target, target_name)
-    return input, target
+        check_finite(xp, input, input_name)
+        check_finite(xp, target, target_name)
+    return xp, input, target
 
 
-def check_finite_after(result: Array, reduction: str, **arrays: Array) -> Array:
+def check_finite_after(xp: Namespace, result: Any, reduction: str, **arrays: Any) -> Any:
     """Check the finiteness of ``arrays`` cheaply, given a loss computed from them.
 
     For losses in which any NaN or inf among the inputs makes the reduced loss NaN or inf
@@ -168,10 +141,10 @@ def check_finite_after(result: Array, reduction: str, **arrays: Array) -> Array:
     the price of one scalar test. Otherwise (a non-finite loss, or ``'none'``) each array is
     checked and the first non-finite one is named. Returns ``result``.
     """
-    if reduction != "none" and math.isfinite(float(result.detach() if is_tensor(result) else result)):
+    if reduction != "none" and math.isfinite(float(xp.detach(result))):
         return result
     for name, x in arrays.items():
-        check_finite(x, name)
+        check_finite(xp, x, name)
     return result
 
 
@@ -201,32 +174,25 @@ def check_open_interval(name: str, value: object, low: float, high: float) -> fl
     return v
 
 
-def _min_max(x: Array) -> tuple[float, float]:
-    if is_tensor(x):
-        lo, hi = x.detach().aminmax()  # one pass over the data
-        return float(lo), float(hi)
-    return float(np.min(x)), float(np.max(x))
-
-
-def finite_range(x: Array, name: str) -> tuple[float, float]:
+def finite_range(xp: Namespace, x: Any, name: str) -> tuple[float, float]:
     """The minimum and maximum of ``x``, in one pass; they also prove it finite (a NaN anywhere
     makes both NaN, an inf shows in one of them), else the usual error is raised."""
-    lo, hi = _min_max(x)
+    lo, hi = xp.min_max(x)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or inf; lossbook expects finite values")
     return lo, hi
 
 
-def check_in_unit_interval(x: Array, name: str, what: str = "probabilities") -> None:
+def check_in_unit_interval(xp: Namespace, x: Any, name: str, what: str = "probabilities") -> None:
     """Every value of ``x`` must lie in [0, 1] (so it is finite too)."""
-    lo, hi = finite_range(x, name)
+    lo, hi = finite_range(xp, x, name)
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} must hold {what} in [0, 1]; got values from {lo:g} to {hi:g}")
 
 
-def check_values_in(x: Array, name: str, allowed: tuple[float, ...], hint: str = "") -> None:
+def check_values_in(x: Any, name: str, allowed: tuple[float, ...], hint: str = "") -> None:
     """Every value of ``x`` must be one of ``allowed`` (for example 0 and 1, or -1 and +1)."""
-    ok = None
+    ok: Any = None
     for v in allowed:
         hit = x == v
         ok = hit if ok is None else (ok | hit)
@@ -259,11 +225,11 @@ def check_nonnegative(name: str, value: object) -> float:
 
 
 def check_class_indices(
-    target: Array, name: str, num_classes: int, ignore_index: int | None = None
-) -> Array:
+    xp: Namespace, target: Any, name: str, num_classes: int, ignore_index: int | None = None
+) -> Any:
     """Integer class indices in [0, num_classes) (or equal to ``ignore_index``); returns int64."""
     is_bool = str(target.dtype) in ("bool", "torch.bool")
-    if is_bool or not is_integer_or_bool(target):
+    if is_bool or not xp.is_integer_or_bool(target):
         raise TypeError(
             f"{name} must hold integer class indices; got dtype {target.dtype}. "
             "(For probability targets pass a float array shaped like the input.)"
@@ -277,39 +243,39 @@ def check_class_indices(
         raise ValueError(
             f"{name} holds the class index {first}, outside [0, {num_classes - 1}]{extra}"
         )
-    return target.long() if is_tensor(target) else target.astype(np.int64)
+    return xp.astype(target, xp.int64)
 
 
 def prepare_vector(
-    value: Any, name: str, length: int, like: Array, *, allow_scalar: bool = False
-) -> Array | float:
+    xp: Namespace, value: Any, name: str, length: int, like: Any, *, allow_scalar: bool = False
+) -> Any:
     """A non-negative per-class vector of shape (length,), of the kind and dtype of ``like``."""
     if allow_scalar and isinstance(value, numbers.Real) and not isinstance(value, bool):
         return check_nonnegative(name, value)
     arr = as_array(value, name)
-    check_same_kind(**{name: arr, "input": like})
+    namespace(**{name: arr, "input": like})
     if tuple(arr.shape) != (length,):
         raise ValueError(
             f"{name} must have shape ({length},), one entry per class; got shape {tuple(arr.shape)}"
         )
-    return _nonnegative_weights(arr, name, like)
+    return _nonnegative_weights(xp, arr, name, like)
 
 
-def prepare_elementwise(value: Any, name: str, like: Array) -> Array:
+def prepare_elementwise(xp: Namespace, value: Any, name: str, like: Any) -> Any:
     """A non-negative array shaped exactly like ``like`` (per-element weights)."""
     arr = as_array(value, name)
-    check_same_kind(**{name: arr, "input": like})
+    namespace(**{name: arr, "input": like})
     check_same_shape(like, arr, "input", name)
-    return _nonnegative_weights(arr, name, like)
+    return _nonnegative_weights(xp, arr, name, like)
 
 
-def _nonnegative_weights(arr: Array, name: str, like: Array) -> Array:
+def _nonnegative_weights(xp: Namespace, arr: Any, name: str, like: Any) -> Any:
     """Real, finite, >= 0, cast to the dtype of ``like``."""
-    if not (is_floating(arr) or is_integer_or_bool(arr)):
+    if not (xp.is_floating(arr) or xp.is_integer_or_bool(arr)):
         raise TypeError(f"{name} must be real-valued; got dtype {arr.dtype}")
-    arr = cast_like(arr, like)
-    check_finite(arr, name)
-    lo, _ = _min_max(arr)
+    arr = cast_like(xp, arr, like)
+    check_finite(xp, arr, name)
+    lo, _ = xp.min_max(arr)
     if lo < 0:
         raise ValueError(f"{name} must be non-negative; got a value of {lo:g}")
     return arr

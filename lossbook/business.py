@@ -8,11 +8,10 @@ penalties, cost matrices, several objectives at once, and penalties on the weigh
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from lossbook import _backend as B
-from lossbook._backend import Array
+from lossbook._backend import ArrayT, Namespace
 from lossbook._reduction import check_reduction, reduce
 from lossbook._validation import (
     as_array,
@@ -24,10 +23,8 @@ from lossbook._validation import (
     check_in_unit_interval,
     check_nonempty,
     check_positive,
-    check_same_kind,
-    is_floating,
-    is_integer_or_bool,
     kind_name,
+    namespace,
     prepare_pair,
 )
 from lossbook.classification import binary_cross_entropy_with_logits
@@ -45,13 +42,13 @@ __all__ = [
 
 
 def asymmetric_squared_error(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
     under_weight: float = 1.0,
     over_weight: float = 1.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Squared error that prices under- and over-prediction differently.
 
     With :math:`r = \hat y - y`,
@@ -93,19 +90,19 @@ def asymmetric_squared_error(
     check_reduction(reduction)
     under = check_positive("under_weight", under_weight)
     over = check_positive("over_weight", over_weight)
-    x, y = prepare_pair(input, target)
+    xp, x, y = prepare_pair(input, target)
     r = x - y
-    return reduce(B.where(r < 0, under * r * r, over * r * r), reduction)
+    return reduce(xp.where(r < 0, under * r * r, over * r * r), reduction)
 
 
 def cost_sensitive_binary_cross_entropy(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
     fn_cost: float = 1.0,
     fp_cost: float = 1.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Binary cross-entropy from logits, with the two kinds of error priced separately.
 
     .. math::
@@ -133,7 +130,9 @@ def cost_sensitive_binary_cross_entropy(
             unknown ``reduction``.
 
     Notes:
-        Equals ``fp_cost * binary_cross_entropy_with_logits(pos_weight=fn_cost / fp_cost)``.
+        Equals ``fp_cost * binary_cross_entropy_with_logits(pos_weight=fn_cost / fp_cost)``,
+        and is computed so: tensors run the fused kernel
+        ``torch.nn.functional.binary_cross_entropy_with_logits``.
 
     References:
         Elkan (2001). The foundations of cost-sensitive learning. IJCAI.
@@ -154,29 +153,28 @@ def cost_sensitive_binary_cross_entropy(
                                                  reduction=reduction)
 
 
-def _cost_matrix(cost_matrix: Any, like: Array | None = None) -> Array:
+def _cost_matrix(cost_matrix: Any, like: Any = None) -> tuple[Namespace, Any]:
     c = as_array(cost_matrix, "cost_matrix")
-    if like is not None:
-        check_same_kind(cost_matrix=c, input=like)
+    xp = namespace(cost_matrix=c) if like is None else namespace(cost_matrix=c, input=like)
     if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] < 2:
         raise ValueError("cost_matrix must be square, (C, C) with C >= 2, indexed "
                          f"[true class, predicted class]; got shape {tuple(c.shape)}")
-    if not (is_floating(c) or is_integer_or_bool(c)):
+    if not (xp.is_floating(c) or xp.is_integer_or_bool(c)):
         raise TypeError(f"cost_matrix must be real-valued; got dtype {c.dtype}")
-    check_finite(c, "cost_matrix")
+    check_finite(xp, c, "cost_matrix")
     if bool((c < 0).any()):
         raise ValueError(f"cost_matrix must be non-negative; got {float(c.min()):g}")
-    return c if like is None else cast_like(c, like)
+    return xp, (c if like is None else cast_like(xp, c, like))
 
 
 def expected_cost(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
-    cost_matrix: Any,
+    cost_matrix: ArrayT,
     threshold: float | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Expected cost of (randomised) decisions under a cost matrix.
 
     With :math:`C_{ij}` the cost of predicting class :math:`j` when the truth is :math:`i`
@@ -223,20 +221,20 @@ def expected_cost(
     """
     check_reduction(reduction)
     x = as_array(input, "input")
-    check_floating(x, "input")
-    c = _cost_matrix(cost_matrix, x)
+    check_floating(namespace(input=x), x, "input")
+    xp, c = _cost_matrix(cost_matrix, x)
     n_classes = c.shape[0]
     if x.ndim == 1:
         if n_classes != 2:
             raise ValueError(f"input of shape (N,) is a binary problem, but cost_matrix is "
                              f"{n_classes}x{n_classes}")
         check_nonempty(x, "input")
-        check_finite(x, "input")
-        check_in_unit_interval(x, "input")
+        check_finite(xp, x, "input")
+        check_in_unit_interval(xp, x, "input")
         if threshold is not None:
             t = check_closed_interval("threshold", threshold, 0.0, 1.0)
-            x = cast_like(B.detach(x) >= t, x)
-        probs = B.concat([(1.0 - x)[:, None], x[:, None]], axis=1)
+            x = cast_like(xp, xp.detach(x) >= t, x)
+        probs = xp.concatenate([(1.0 - x)[:, None], x[:, None]], axis=1)
     else:
         if threshold is not None:
             raise ValueError("threshold applies to binary problems with input of shape (N,); "
@@ -245,20 +243,20 @@ def expected_cost(
             raise ValueError(f"input must have shape (N, {n_classes}) to match cost_matrix; "
                              f"got shape {tuple(x.shape)}")
         check_nonempty(x, "input")
-        check_finite(x, "input")
-        check_in_unit_interval(x, "input")
+        check_finite(xp, x, "input")
+        check_in_unit_interval(xp, x, "input")
         probs = x
     y = as_array(target, "target")
-    check_same_kind(input=x, target=y)
+    namespace(input=x, target=y)
     if tuple(y.shape) != (x.shape[0],):
         raise ValueError(f"target must have shape ({x.shape[0]},), one class per row of input "
                          f"{tuple(x.shape)}; got shape {tuple(y.shape)}")
-    y = check_class_indices(y, "target", n_classes)
+    y = check_class_indices(xp, y, "target", n_classes)
     rows = c[y]  # the cost of every decision for each example's true class
-    return reduce(B.sum_axis(probs * rows, -1), reduction)
+    return reduce(xp.sum(probs * rows, axis=-1), reduction)
 
 
-def best_threshold(cost_matrix: Any) -> float:
+def best_threshold(cost_matrix: ArrayT) -> float:
     r"""The probability above which predicting class 1 has the lower expected cost.
 
     For calibrated probabilities :math:`p = P(y = 1)`, predicting 1 costs
@@ -289,7 +287,7 @@ def best_threshold(cost_matrix: Any) -> float:
         >>> lb.best_threshold(np.array([[0.0, 10.0], [500.0, 0.0]]))   # 10 / 510
         0.0196078431372549
     """
-    c = _cost_matrix(cost_matrix)
+    _, c = _cost_matrix(cost_matrix)
     if tuple(c.shape) != (2, 2):
         raise ValueError(f"best_threshold needs a 2x2 cost matrix; got shape {tuple(c.shape)}")
     c00, c01, c10, c11 = (float(v) for v in c.reshape(-1).tolist())
@@ -310,8 +308,8 @@ class CompositeLoss(NamedTuple):
         parts: each term after weighting, by name, for logging.
     """
 
-    total: Array
-    parts: dict[str, Array]
+    total: Any  # a NumPy scalar or a 0-d tensor, the kind of the terms
+    parts: dict[str, Any]
 
 
 def composite_loss(terms: Mapping[str, Any], *, weights: Mapping[str, float] | None = None) -> CompositeLoss:
@@ -370,33 +368,35 @@ def composite_loss(terms: Mapping[str, Any], *, weights: Mapping[str, float] | N
         if arr.ndim != 0:
             raise TypeError(f"terms[{name!r}] must be a scalar loss (reduce it first); got shape "
                             f"{tuple(arr.shape)}")
-        check_floating(arr, f"terms[{name!r}]")
-        check_finite(arr, f"terms[{name!r}]")  # a NaN term would make the total NaN
+        label = f"terms[{name!r}]"
+        xp = namespace(**{label: arr})
+        check_floating(xp, arr, label)
+        check_finite(xp, arr, label)  # a NaN term would make the total NaN
         arrays[name] = arr
-    check_same_kind(**{f"terms[{n!r}]": a for n, a in arrays.items()})
+    namespace(**{f"terms[{n!r}]": a for n, a in arrays.items()})
     parts = {name: check_positive(f"weights[{name!r}]", weights.get(name, 1.0)) * arr
              for name, arr in arrays.items()}
-    total = None
+    total: Any = None
     for part in parts.values():
         total = part if total is None else total + part
     return CompositeLoss(total, parts)
 
 
-def _params(params: Any, name: str = "params") -> list[Array]:
-    if B.is_tensor(params) or not isinstance(params, Iterable) or hasattr(params, "dtype"):
+def _params(params: Any, name: str = "params") -> tuple[Namespace, list[Any]]:
+    if not isinstance(params, Iterable) or hasattr(params, "dtype"):  # one array or tensor
         items = [params]
     else:
         items = list(params)
         if not items:
             raise ValueError(f"{name} is empty; pass an array or an iterable of arrays")
     arrays = [as_array(p, name) for p in items]
-    check_same_kind(**{f"{name}[{i}]": a for i, a in enumerate(arrays)})
+    xp = namespace(**{f"{name}[{i}]": a for i, a in enumerate(arrays)})
     for a in arrays:
-        check_floating(a, name)
-    return arrays
+        check_floating(xp, a, name)
+    return xp, arrays
 
 
-def _penalty(params: Any, weight: Any, term: Any) -> Array:
+def _penalty(params: Any, weight: Any, term: Callable[[Namespace, Any], Any]) -> Any:
     """weight * the sum of ``term(p)`` over every element of every parameter array.
 
     ``term`` (``abs`` or the square) turns a NaN into a NaN and an inf into an inf, so a finite
@@ -405,23 +405,23 @@ def _penalty(params: Any, weight: Any, term: Any) -> Array:
     weights beyond 1e154, stays a legitimate ``inf``).
     """
     weight = check_positive("weight", weight)
-    arrays = _params(params)
-    if sum(a.numel() if B.is_tensor(a) else a.size for a in arrays) == 0:
+    xp, arrays = _params(params)
+    if sum(math.prod(a.shape) for a in arrays) == 0:
         shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
         raise ValueError(f"params holds no elements (shapes {shapes}); there is nothing to "
                          "penalise")
-    total = None
+    total: Any = None
     for p in arrays:
-        s = B.sum(term(p))
+        s = xp.sum(term(xp, p))
         total = s if total is None else total + s
-    if not math.isfinite(float(B.detach(total))):
+    if not math.isfinite(float(xp.detach(total))):
         single = len(arrays) == 1
         for i, a in enumerate(arrays):
-            check_finite(a, "params" if single else f"params[{i}]")
+            check_finite(xp, a, "params" if single else f"params[{i}]")
     return weight * total
 
 
-def l1_penalty(params: Any, *, weight: float = 1.0) -> Array:
+def l1_penalty(params: ArrayT | Iterable[ArrayT], *, weight: float = 1.0) -> ArrayT:
     r"""L1 penalty :math:`\lambda \sum_i |w_i|`, to add to a loss; it favours sparse weights.
 
     The minimiser of a loss plus this penalty has weights that are exactly 0 (the lasso), but
@@ -446,10 +446,10 @@ def l1_penalty(params: Any, *, weight: float = 1.0) -> Array:
         >>> float(lb.l1_penalty([np.array([1.0, -2.0]), np.array([0.5])], weight=0.1))
         0.35
     """
-    return _penalty(params, weight, B.abs)
+    return _penalty(params, weight, lambda xp, p: xp.abs(p))
 
 
-def l2_penalty(params: Any, *, weight: float = 1.0) -> Array:
+def l2_penalty(params: ArrayT | Iterable[ArrayT], *, weight: float = 1.0) -> ArrayT:
     r"""L2 penalty :math:`\lambda \sum_i w_i^2` (weight decay), to add to a loss.
 
     Its gradient is :math:`2 \lambda w`: plain SGD with ``weight_decay=wd`` applies the same
@@ -474,4 +474,4 @@ def l2_penalty(params: Any, *, weight: float = 1.0) -> Array:
         >>> float(lb.l2_penalty(np.array([1.0, -2.0]), weight=0.1))
         0.5
     """
-    return _penalty(params, weight, lambda p: p * p)
+    return _penalty(params, weight, lambda xp, p: p * p)

@@ -3,15 +3,18 @@ r"""Classification losses: how well predicted probabilities (or scores) match cl
 Most functions take **logits** (unnormalised scores) rather than probabilities: the loss is
 then computed with log-sigmoid or log-softmax, which stay finite for logits of any size. The
 only exception is :func:`~lossbook.binary_cross_entropy`, which takes probabilities like its torch twin.
+
+Six losses here have a fused ``torch.nn.functional`` twin that tensors run (each docstring
+names it); the formula written here is what NumPy runs, and the tests hold the two together.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic
 
-from lossbook import _backend as B
-from lossbook._backend import Array
-from lossbook._reduction import check_reduction, reduce, reduce_grad
+from lossbook._backend import ArrayT, Namespace
+from lossbook._reduction import check_reduction, gradient_of, reduce, reduce_grad
 from lossbook._validation import (
     as_array,
     cast_like,
@@ -23,10 +26,9 @@ from lossbook._validation import (
     check_int,
     check_nonempty,
     check_nonnegative,
-    check_same_kind,
     check_values_in,
-    is_floating,
     finite_range,
+    namespace,
     prepare_elementwise,
     prepare_pair,
     prepare_vector,
@@ -51,8 +53,8 @@ __all__ = [
 
 # ------------------------------------------------------------------------- binary cross-entropy
 def binary_cross_entropy(
-    input: Any, target: Any, *, weight: Any = None, reduction: str = "mean"
-) -> Array:
+    input: ArrayT, target: ArrayT, *, weight: ArrayT | None = None, reduction: str = "mean"
+) -> ArrayT:
     r"""Binary cross-entropy (log loss) of predicted probabilities.
 
     The negative log-likelihood of a Bernoulli variable with success probability :math:`p_n`:
@@ -87,6 +89,9 @@ def binary_cross_entropy(
         lost; below about -709.8 (float64) or -88.7 (float32) :math:`e^{-z}` overflows and
         :math:`p` becomes 0.
 
+        Tensors run the fused kernel ``torch.nn.functional.binary_cross_entropy`` (the same
+        formula, each log clamped at -100).
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
@@ -94,23 +99,24 @@ def binary_cross_entropy(
         array([0.10536052, 2.30258509])
     """
     check_reduction(reduction)
-    input, target = prepare_pair(input, target, finite=False)
-    check_in_unit_interval(input, "input")  # values in [0, 1] are finite
-    check_in_unit_interval(target, "target", "labels")
-    w = None if weight is None else prepare_elementwise(weight, "weight", input)
-    if B.is_tensor(input):  # torch's fused kernel: the same formula, log clamped at -100
-        return B.functional().binary_cross_entropy(input, target, weight=w, reduction=reduction)
-    loss = -(target * B.log_clamped(input) + (1.0 - target) * B.log_clamped(1.0 - input))
-    if w is not None:
-        loss = loss * w
-    return reduce(loss, reduction)
+    xp, p, y = prepare_pair(input, target, finite=False)
+    check_in_unit_interval(xp, p, "input")  # values in [0, 1] are finite
+    check_in_unit_interval(xp, y, "target", "labels")
+    w = None if weight is None else prepare_elementwise(xp, weight, "weight", p)
+
+    def formula() -> Any:
+        loss = -(y * xp.log_clamped(p) + (1.0 - y) * xp.log_clamped(1.0 - p))
+        return reduce(loss if w is None else loss * w, reduction)
+
+    return xp.fused("binary_cross_entropy", formula, p, y, weight=w, reduction=reduction)
 
 
-def _bce_logits_parts(input: Any, target: Any, weight: Any, pos_weight: Any) -> tuple:
-    input, target = prepare_pair(input, target, finite=False)
-    check_finite(input, "input")
-    check_in_unit_interval(target, "target", "labels")  # values in [0, 1] are finite
-    w = None if weight is None else prepare_elementwise(weight, "weight", input)
+def _bce_logits_parts(input: Any, target: Any, weight: Any, pos_weight: Any) -> tuple[Any, ...]:
+    """Validated (xp, logits, targets, weight or None, pos_weight: None, a number or an array)."""
+    xp, input, target = prepare_pair(input, target, finite=False)
+    check_finite(xp, input, "input")
+    check_in_unit_interval(xp, target, "target", "labels")  # values in [0, 1] are finite
+    w = None if weight is None else prepare_elementwise(xp, weight, "weight", input)
     pw = None
     if pos_weight is not None:
         if input.ndim == 0:
@@ -119,22 +125,22 @@ def _bce_logits_parts(input: Any, target: Any, weight: Any, pos_weight: Any) -> 
         shape = None if isinstance(pos_weight, (int, float)) else tuple(
             as_array(pos_weight, "pos_weight").shape)
         if shape == tuple(input.shape):
-            pw = prepare_elementwise(pos_weight, "pos_weight", input)
+            pw = prepare_elementwise(xp, pos_weight, "pos_weight", input)
         elif shape == (1,):  # one weight for every class, as torch broadcasts it
-            pw = prepare_vector(pos_weight, "pos_weight", 1, input)
+            pw = prepare_vector(xp, pos_weight, "pos_weight", 1, input)
         else:
-            pw = prepare_vector(pos_weight, "pos_weight", n_classes, input, allow_scalar=True)
-    return input, target, w, pw
+            pw = prepare_vector(xp, pos_weight, "pos_weight", n_classes, input, allow_scalar=True)
+    return xp, input, target, w, pw
 
 
 def binary_cross_entropy_with_logits(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
-    weight: Any = None,
-    pos_weight: Any = None,
+    weight: ArrayT | None = None,
+    pos_weight: ArrayT | float | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Binary cross-entropy computed from logits, stable for any logit.
 
     With :math:`z_n` the logit, :math:`\sigma` the sigmoid and :math:`c` the positive weight,
@@ -169,6 +175,9 @@ def binary_cross_entropy_with_logits(
         Equals ``torch.nn.functional.binary_cross_entropy_with_logits``. Finite, with a finite
         gradient, for logits of :math:`\pm 10^4` and beyond.
 
+        Tensors run the fused kernel ``torch.nn.functional.binary_cross_entropy_with_logits``
+        (the same stable formula).
+
     References:
         Goodfellow, Bengio & Courville, *Deep Learning* (2016), section 6.2.2.2.
 
@@ -180,28 +189,29 @@ def binary_cross_entropy_with_logits(
         array([0.00000000e+00, 1.00000000e+04, 6.93147181e-01])
     """
     check_reduction(reduction)
-    x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
-    if B.is_tensor(x):  # torch's fused kernel computes the same stable formula
-        if pw is not None and not B.is_tensor(pw):
-            pw = B.full_like(x[..., :1], pw)
-        return B.functional().binary_cross_entropy_with_logits(
-            x, y, weight=w, pos_weight=pw, reduction=reduction)
-    positive = y if pw is None else pw * y
-    # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), both via softplus: no overflow.
-    loss = -(positive * B.log_sigmoid(x) + (1.0 - y) * B.log_sigmoid(-x))
-    if w is not None:
-        loss = loss * w
-    return reduce(loss, reduction)
+    xp, x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
+
+    def formula() -> Any:
+        positive = y if pw is None else pw * y
+        # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), via softplus: no overflow
+        loss = -(positive * xp.log_sigmoid(x) + (1.0 - y) * xp.log_sigmoid(-x))
+        return reduce(loss if w is None else loss * w, reduction)
+
+    return xp.fused("binary_cross_entropy_with_logits", formula, x, y, weight=w, pos_weight=pw,
+                    reduction=reduction)
 
 
+@gradient_of(binary_cross_entropy_with_logits, returns="""\
+        An array shaped like ``input`` and of the same kind (divided by the number of elements
+        for ``'mean'``).""")
 def binary_cross_entropy_with_logits_grad(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
-    weight: Any = None,
-    pos_weight: Any = None,
+    weight: ArrayT | None = None,
+    pos_weight: ArrayT | float | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to the logits.
 
     .. math::
@@ -210,19 +220,7 @@ def binary_cross_entropy_with_logits_grad(
 
     which is :math:`\sigma(z) - y` without weights: the predicted probability minus the label.
 
-    Args:
-        input: as in :func:`binary_cross_entropy_with_logits`.
-        target: as in :func:`binary_cross_entropy_with_logits`.
-        weight: as in :func:`binary_cross_entropy_with_logits`.
-        pos_weight: as in :func:`binary_cross_entropy_with_logits`.
-        reduction: as in :func:`binary_cross_entropy_with_logits`.
-
-    Returns:
-        An array shaped like ``input`` and of the same kind (divided by the number of elements
-        for ``'mean'``).
-
-    Raises:
-        The same errors as :func:`binary_cross_entropy_with_logits`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -232,15 +230,36 @@ def binary_cross_entropy_with_logits_grad(
         array([-0.5,  1. ])
     """
     check_reduction(reduction)
-    x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
+    xp, x, y, w, pw = _bce_logits_parts(input, target, weight, pos_weight)
     c = 1.0 if pw is None else pw
-    grad = B.sigmoid(x) * (c * y + 1.0 - y) - c * y
+    grad = xp.sigmoid(x) * (c * y + 1.0 - y) - c * y
     if w is not None:
         grad = grad * w
     return reduce_grad(grad, reduction)
 
 
 # -------------------------------------------------------------------------------- cross-entropy
+@dataclass(frozen=True)
+class _Targets(Generic[ArrayT]):
+    """Cross-entropy's arguments, validated once and shaped for the formula.
+
+    The logits become ``rows``, one row of C scores per prediction: (N, C, d1, ...) becomes
+    (N * d1 * ..., C). Exactly one of ``index`` and ``probabilities`` is set, matching the rows.
+    """
+
+    xp: Namespace
+    logits: ArrayT  # the input in its own layout, (N, C) or (N, C, d1, ...), as torch takes it
+    target: ArrayT  # the target in its own layout: int64 class indices or probabilities
+    rows: ArrayT  # (M, C) logits, classes last
+    index: ArrayT | None  # (M,) class indices, or None for probability targets
+    probabilities: ArrayT | None  # (M, C) target probabilities, or None for index targets
+    weight: ArrayT | None  # (C,) class weights, or None
+    smoothing: float  # label smoothing, in [0, 1]
+    num_classes: int
+    ignore_index: int | None  # index targets equal to it do not count (None: all count)
+    out_shape: tuple[int, ...]  # the shape of the 'none' output, (N, d1, ...)
+
+
 def _prepare_logits_targets(
     input: Any,
     target: Any,
@@ -248,29 +267,29 @@ def _prepare_logits_targets(
     ignore_index: Any,
     label_smoothing: Any,
     names: tuple[str, str] = ("input", "target"),
-) -> dict[str, Any]:
+) -> _Targets[Any]:
     """Validate cross-entropy arguments; return logits as (M, C) rows and targets to match."""
     in_name, t_name = names
     x = as_array(input, in_name)
     t = as_array(target, t_name)
-    check_same_kind(**{in_name: x, t_name: t})
-    check_floating(x, in_name)
+    xp = namespace(**{in_name: x, t_name: t})
+    check_floating(xp, x, in_name)
     if x.ndim < 2:
         raise ValueError(
             f"{in_name} must have shape (N, C) or (N, C, d1, ...) with classes on axis 1; "
             f"got shape {tuple(x.shape)}"
         )
     check_nonempty(x, in_name)
-    check_finite(x, in_name)
-    ignore_index = check_int("ignore_index", ignore_index)
+    check_finite(xp, x, in_name)
+    ignore_index = None if ignore_index is None else check_int("ignore_index", ignore_index)
     eps = check_closed_interval("label_smoothing", label_smoothing, 0.0, 1.0)
     n_classes = x.shape[1]
-    w = None if weight is None else prepare_vector(weight, "weight", n_classes, x)
+    w = None if weight is None else prepare_vector(xp, weight, "weight", n_classes, x)
     # classes last, then one row per prediction: (N, C, d1, ...) -> (N * d1 * ..., C)
-    rows = B.reshape(B.moveaxis(x, 1, -1), (-1, n_classes))
+    rows = xp.moveaxis(x, 1, -1).reshape((-1, n_classes))
     out_shape = (x.shape[0], *x.shape[2:])
-    if is_floating(t):  # probability targets
-        if ignore_index != -100:
+    if xp.is_floating(t):  # probability targets
+        if ignore_index is not None and ignore_index != -100:
             # torch raises a RuntimeError here; a probability row cannot be "ignored"
             raise ValueError(
                 f"ignore_index={ignore_index} applies to class-index targets only, but {t_name} "
@@ -282,101 +301,97 @@ def _prepare_logits_targets(
                 f"{t_name} holds probabilities, so it must be shaped like {in_name} "
                 f"{tuple(x.shape)}; got shape {tuple(t.shape)}"
             )
-        t = cast_like(t, x)
-        check_in_unit_interval(t, t_name)  # values in [0, 1] are finite
-        t_rows = B.reshape(B.moveaxis(t, 1, -1), (-1, n_classes))
-        index = None
-    else:
-        if tuple(t.shape) != out_shape:
-            raise ValueError(
-                f"{t_name} has shape {tuple(t.shape)} but class-index targets for {in_name} of "
-                f"shape {tuple(x.shape)} must have shape {out_shape}"
-            )
-        t = check_class_indices(t, t_name, n_classes, ignore_index)
-        t_rows = None
-        index = B.reshape(t, (-1,))
-    return dict(x=x, t=t, rows=rows, t_rows=t_rows, index=index, w=w, eps=eps, C=n_classes,
-                ignore_index=ignore_index, out_shape=out_shape)
+        t = cast_like(xp, t, x)
+        check_in_unit_interval(xp, t, t_name)  # values in [0, 1] are finite
+        return _Targets(xp, x, t, rows, None, xp.moveaxis(t, 1, -1).reshape((-1, n_classes)),
+                        w, eps, n_classes, None, out_shape)
+    if tuple(t.shape) != out_shape:
+        raise ValueError(
+            f"{t_name} has shape {tuple(t.shape)} but class-index targets for {in_name} of "
+            f"shape {tuple(x.shape)} must have shape {out_shape}"
+        )
+    t = check_class_indices(xp, t, t_name, n_classes, ignore_index)
+    return _Targets(xp, x, t, rows, t.reshape((-1,)), None, w, eps, n_classes, ignore_index,
+                    out_shape)
 
 
-def _index_weights(p: dict[str, Any]) -> tuple[Array, Array, Array]:
+def _index_weights(p: _Targets[Any], index: Any) -> tuple[Any, Any, Any]:
     """For index targets: the indices with ignored ones replaced by 0, each row's class weight,
     and 1.0 where the target counts (0.0 where it equals ``ignore_index``)."""
-    index, rows = p["index"], p["rows"]
-    valid = index != p["ignore_index"]
-    safe = B.where(valid, index, 0)
-    w_row = p["w"][safe] if p["w"] is not None else B.full_like(rows[:, 0], 1.0)
-    return safe, w_row, cast_like(valid, rows)
+    xp = p.xp
+    valid = index != p.ignore_index if p.ignore_index is not None else index >= 0  # all valid
+    safe = xp.where(valid, index, 0)
+    w_row = p.weight[safe] if p.weight is not None else xp.full_like(p.rows[:, 0], 1.0)
+    return safe, w_row, cast_like(xp, valid, p.rows)
 
 
-def _ce_coefficients(p: dict[str, Any]) -> tuple[Array, Array]:
+def _ce_coefficients(p: _Targets[Any]) -> tuple[Any, Any]:
     """Loss = -sum_c a[m, c] * log_softmax(rows)[m, c]; return (a, denominator of the mean).
 
     One formula covers index and probability targets, class weights, ignore_index and label
     smoothing, so the value and the gradient are written once.
     """
-    rows, w, eps, C = p["rows"], p["w"], p["eps"], p["C"]
-    if p["index"] is None:
-        a = p["t_rows"] * (1.0 - eps) + eps / C if eps else p["t_rows"]
+    xp, w, eps, C = p.xp, p.weight, p.smoothing, p.num_classes
+    if p.probabilities is not None:
+        a = p.probabilities * (1.0 - eps) + eps / C if eps else p.probabilities
         if w is not None:
             a = a * w
-        return a, rows.shape[0]
-    safe, w_row, valid_f = _index_weights(p)
-    onehot = B.one_hot(safe, C, rows)
+        return a, p.rows.shape[0]
+    safe, w_row, valid_f = _index_weights(p, p.index)
+    onehot = xp.one_hot(safe, C, p.rows)
     a = (1.0 - eps) * (w_row * valid_f)[:, None] * onehot
     if eps:
-        smooth = (w if w is not None else B.full_like(rows[0], 1.0)) * (eps / C)
+        smooth = (w if w is not None else xp.full_like(p.rows[0], 1.0)) * (eps / C)
         a = a + valid_f[:, None] * smooth[None, :]
     # torch normalises the weighted mean by the weights of the targets that count
-    return a, B.sum(w_row * valid_f)
+    return a, xp.sum(w_row * valid_f)
 
 
-def _safe_mean(total: Array, denominator: Array | int) -> Array:
+def _safe_mean(xp: Namespace, total: Any, denominator: Any) -> Any:
     """total / denominator, and 0 (with a zero gradient) when nothing counted."""
     if isinstance(denominator, int):
         return total / denominator
-    return B.safe_divide(total, denominator)
+    return xp.safe_divide(total, denominator)
 
 
-def _anything_counts(p: dict[str, Any]) -> bool:
+def _anything_counts(p: _Targets[Any]) -> bool:
     """Whether the weighted mean of index targets has a non-zero denominator."""
-    _, w_row, valid_f = _index_weights(p)
-    return bool(B.sum(w_row * valid_f) > 0)
+    if p.index is None:
+        return True
+    _, w_row, valid_f = _index_weights(p, p.index)
+    return bool(p.xp.sum(w_row * valid_f) > 0)
 
 
-def _ce_fused(p: dict[str, Any], reduction: str) -> Array:
-    """Tensors: torch's fused cross-entropy kernel, which computes the formula of
-    :func:`_ce_coefficients` without building the (M, C) coefficient matrix."""
-    x = p["x"]  # in its own layout, (N, C) or (N, C, d1, ...): torch takes both
-    if reduction == "mean" and p["index"] is not None and not _anything_counts(p):
-        return B.sum(x * 0.0)  # nothing counted: 0 with a zero gradient (torch gives NaN)
-    return B.functional().cross_entropy(
-        x, p["t"], weight=p["w"], ignore_index=p["ignore_index"], label_smoothing=p["eps"],
-        reduction=reduction)
+def _ce_from_parts(p: _Targets[Any], reduction: str) -> Any:
+    xp = p.xp
 
+    def formula() -> Any:
+        logp = xp.log_softmax(p.rows, axis=-1)
+        a, denominator = _ce_coefficients(p)
+        per_row = -xp.sum(a * logp, axis=-1)
+        if reduction == "none":
+            return per_row.reshape(p.out_shape)
+        if reduction == "sum":
+            return xp.sum(per_row)
+        return _safe_mean(xp, xp.sum(per_row), denominator)
 
-def _ce_from_parts(p: dict[str, Any], reduction: str) -> Array:
-    if B.is_tensor(p["x"]):
-        return _ce_fused(p, reduction)
-    logp = B.log_softmax(p["rows"], axis=-1)
-    a, denominator = _ce_coefficients(p)
-    per_row = -B.sum_axis(a * logp, -1)
-    if reduction == "none":
-        return B.reshape(per_row, p["out_shape"])
-    if reduction == "sum":
-        return B.sum(per_row)
-    return _safe_mean(B.sum(per_row), denominator)
+    # torch's kernel computes the same without building the (M, C) coefficients, but where
+    # nothing counts its mean is 0 / 0 = NaN: the formula's is 0, with a zero gradient
+    return xp.fused("cross_entropy", formula, p.logits, p.target, weight=p.weight,
+                    ignore_index=-100 if p.ignore_index is None else p.ignore_index,
+                    label_smoothing=p.smoothing, reduction=reduction,
+                    when=reduction != "mean" or _anything_counts(p))
 
 
 def cross_entropy(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
-    weight: Any = None,
-    ignore_index: int = -100,
+    weight: ArrayT | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Softmax cross-entropy between logits and class indices or class probabilities.
 
     With :math:`\log p_{n,c} = z_{n,c} - \log\sum_k e^{z_{n,k}}` (log-softmax, computed with
@@ -400,8 +415,9 @@ def cross_entropy(
             like ``input``.
         weight: optional non-negative weight per class, shape (C,).
         ignore_index: an index target equal to it contributes nothing (not even to the mean's
-            denominator). Index targets only: with probability targets it must stay at its
-            default, -100.
+            denominator); ``None``: every target counts. The default, -100, is torch's (and
+            Hugging Face's label for padding), so code ported from torch behaves the same.
+            Index targets only: with probability targets leave it at -100 (or ``None``).
         label_smoothing: :math:`\varepsilon` in [0, 1].
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (shape (N, d1, ...)).
 
@@ -419,6 +435,9 @@ def cross_entropy(
         Equals ``torch.nn.functional.cross_entropy`` in every mode. Where torch returns NaN
         (``'mean'`` when every target is ``ignore_index``), lossbook returns 0 with a zero
         gradient.
+
+        Tensors run the fused kernel ``torch.nn.functional.cross_entropy``, except for that
+        ``'mean'`` of nothing, which the formula computes.
 
     References:
         Goodfellow, Bengio & Courville, *Deep Learning* (2016), section 6.2.2.3;
@@ -438,35 +457,25 @@ def cross_entropy(
     return _ce_from_parts(parts, reduction)
 
 
+@gradient_of(cross_entropy, returns="""\
+        An array shaped like ``input`` and of the same kind. For ``'mean'`` it is divided by the
+        same denominator as the loss; ignored targets get a zero gradient.""")
 def cross_entropy_grad(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
-    weight: Any = None,
-    ignore_index: int = -100,
+    weight: ArrayT | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Gradient of :func:`cross_entropy` with respect to the logits.
 
     For a row with coefficients :math:`a_c` (the one-hot target, smoothed and weighted),
     :math:`\partial l / \partial z_c = p_c \sum_k a_k - a_c`; without weights or smoothing
     that is the familiar :math:`p - \text{onehot}(y)`.
 
-    Args:
-        input: as in :func:`cross_entropy`.
-        target: as in :func:`cross_entropy`.
-        weight: as in :func:`cross_entropy`.
-        ignore_index: as in :func:`cross_entropy`.
-        label_smoothing: as in :func:`cross_entropy`.
-        reduction: as in :func:`cross_entropy`.
-
-    Returns:
-        An array shaped like ``input`` and of the same kind. For ``'mean'`` it is divided by the
-        same denominator as the loss; ignored targets get a zero gradient.
-
-    Raises:
-        The same errors as :func:`cross_entropy`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -476,26 +485,25 @@ def cross_entropy_grad(
     """
     check_reduction(reduction)
     p = _prepare_logits_targets(input, target, weight, ignore_index, label_smoothing)
+    xp, logits = p.xp, p.logits
     a, denominator = _ce_coefficients(p)
-    rows = p["rows"]
-    grad = B.softmax(rows, axis=-1) * B.sum_axis(a, -1, keepdims=True) - a
+    grad = xp.softmax(p.rows, axis=-1) * xp.sum(a, axis=-1, keepdims=True) - a
     if reduction == "mean":
-        grad = _safe_mean(grad, denominator)
-    x = p["x"]
+        grad = _safe_mean(xp, grad, denominator)
     # back to the input's layout: (M, C) -> (N, d1, ..., C) -> (N, C, d1, ...)
-    grad = B.reshape(grad, (x.shape[0], *x.shape[2:], x.shape[1]))
-    return B.moveaxis(grad, -1, 1)
+    n, c, *rest = logits.shape
+    return xp.moveaxis(grad.reshape((n, *rest, c)), -1, 1)
 
 
 # ------------------------------------------------------------------------------------- focal
 def focal_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
     alpha: float | None = 0.25,
     gamma: float = 2.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Binary (sigmoid) focal loss: cross-entropy scaled down on easy examples.
 
     With :math:`p_t` the predicted probability of the true class and
@@ -545,18 +553,18 @@ def focal_loss(
     gamma = check_nonnegative("gamma", gamma)
     if alpha is not None:
         alpha = check_closed_interval("alpha", alpha, 0.0, 1.0)
-    x, y = prepare_pair(input, target)
+    xp, x, y = prepare_pair(input, target)
     check_values_in(y, "target", (0.0, 1.0))
-    log_p, log_not_p = B.log_sigmoid(x), B.log_sigmoid(-x)
+    log_p, log_not_p = xp.log_sigmoid(x), xp.log_sigmoid(-x)
     log_pt = y * log_p + (1.0 - y) * log_not_p  # log p_t
     log_1m_pt = y * log_not_p + (1.0 - y) * log_p  # log(1 - p_t), exact for 0/1 labels
-    loss = -B.exp(gamma * log_1m_pt) * log_pt
+    loss = -xp.exp(gamma * log_1m_pt) * log_pt
     if alpha is not None:
         loss = loss * (alpha * y + (1.0 - alpha) * (1.0 - y))
     return reduce(loss, reduction)
 
 
-def _log_pt_and_log_1m_pt(rows: Array, index: Array) -> tuple[Array, Array]:
+def _log_pt_and_log_1m_pt(xp: Namespace, rows: Any, index: Any) -> tuple[Any, Any]:
     """log p_t and log(1 - p_t) of the softmax of each row, both accurate where p_t -> 1.
 
     1 - p_t is never computed as 1 minus something: it is the other classes' own share, the
@@ -564,26 +572,26 @@ def _log_pt_and_log_1m_pt(rows: Array, index: Array) -> tuple[Array, Array]:
     other class underflows (logit gaps beyond about 87 in float32), their log-sum-exp is
     taken instead, which stays exact at any gap.
     """
-    shift = B.detach(B.max_axis(rows, -1, keepdims=True))
-    e = B.exp(rows - shift)
-    others = B.sum_axis(B.fill_at_index(e, index, 0.0), -1)
-    if float(B.detach(B.min_axis(others, -1))) >= B.smallest_accurate(rows):
-        log_total = B.log(B.sum_axis(e, -1))
-        logp_t = B.take_along_last(rows, index) - shift[:, 0] - log_total
-        return logp_t, B.log(others) - log_total
-    lse = B.logsumexp(rows, axis=-1)
-    logp_t = B.take_along_last(rows, index) - lse
-    return logp_t, B.logsumexp(B.fill_at_index(rows, index, float("-inf")), axis=-1) - lse
+    shift = xp.detach(xp.amax(rows, axis=-1, keepdims=True))
+    e = xp.exp(rows - shift)
+    others = xp.sum(xp.fill_at_index(e, index, 0.0), axis=-1)
+    if float(xp.detach(xp.amin(others, axis=-1))) >= xp.smallest_accurate(rows):
+        log_total = xp.log(xp.sum(e, axis=-1))
+        logp_t = xp.take_along_last(rows, index) - shift[:, 0] - log_total
+        return logp_t, xp.log(others) - log_total
+    lse = xp.logsumexp(rows, axis=-1)
+    logp_t = xp.take_along_last(rows, index) - lse
+    return logp_t, xp.logsumexp(xp.fill_at_index(rows, index, float("-inf")), axis=-1) - lse
 
 
 def softmax_focal_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayT,
     *,
     gamma: float = 2.0,
-    alpha: Any = None,
+    alpha: ArrayT | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Multi-class focal loss on softmax probabilities.
 
     .. math::
@@ -608,7 +616,8 @@ def softmax_focal_loss(
 
     Notes:
         :math:`\log(1 - p_y)` is computed as the log-sum-exp of the other classes' logits
-        minus that of all logits, so it stays finite when :math:`p_y` rounds to 1.
+        minus that of all logits, so it stays finite when :math:`p_y` rounds to 1. There is no
+        ``ignore_index``: every target is a class index in [0, C).
 
     References:
         Lin et al. (2017). Focal loss for dense object detection. ICCV.
@@ -627,16 +636,14 @@ def softmax_focal_loss(
         raise ValueError(f"input must have shape (N, C); got shape {tuple(x.shape)}")
     if x.shape[1] < 2:
         raise ValueError(f"softmax_focal_loss needs at least 2 classes; got C={x.shape[1]}")
-    p = _prepare_logits_targets(input, target, None, -100, 0.0)
-    if p["index"] is None:
+    p = _prepare_logits_targets(input, target, None, None, 0.0)
+    if p.index is None:
         raise TypeError("target must hold integer class indices for softmax_focal_loss")
-    rows, index = p["rows"], p["index"]
-    if bool((index == -100).any()):
-        raise ValueError("target holds -100; softmax_focal_loss has no ignore_index")
-    logp_t, log_1m_pt = _log_pt_and_log_1m_pt(rows, index)
-    loss = -B.exp(gamma * log_1m_pt) * logp_t
+    xp, rows, index = p.xp, p.rows, p.index
+    logp_t, log_1m_pt = _log_pt_and_log_1m_pt(xp, rows, index)
+    loss = -xp.exp(gamma * log_1m_pt) * logp_t
     if alpha is not None:
-        a = prepare_vector(alpha, "alpha", p["C"], rows)
+        a = prepare_vector(xp, alpha, "alpha", p.num_classes, rows)
         loss = loss * a[index]
     return reduce(loss, reduction)
 
@@ -645,14 +652,14 @@ def softmax_focal_loss(
 _HINGE_HINT = " (hinge losses take -1/+1 labels: convert 0/1 labels with 2 * y - 1)"
 
 
-def _hinge_margins(input: Any, target: Any, margin: Any) -> Array:
+def _hinge_margins(input: Any, target: Any, margin: Any) -> Any:
     margin = check_nonnegative("margin", margin)
-    x, y = prepare_pair(input, target)
+    xp, x, y = prepare_pair(input, target)
     check_values_in(y, "target", (-1.0, 1.0), _HINGE_HINT)
-    return B.maximum(margin - y * x, 0.0)
+    return xp.maximum(margin - y * x, 0.0)
 
 
-def hinge(input: Any, target: Any, *, margin: float = 1.0, reduction: str = "mean") -> Array:
+def hinge(input: ArrayT, target: ArrayT, *, margin: float = 1.0, reduction: str = "mean") -> ArrayT:
     r"""Hinge loss of a linear classifier (the support vector machine's loss).
 
     .. math::
@@ -693,8 +700,8 @@ def hinge(input: Any, target: Any, *, margin: float = 1.0, reduction: str = "mea
 
 
 def squared_hinge(
-    input: Any, target: Any, *, margin: float = 1.0, reduction: str = "mean"
-) -> Array:
+    input: ArrayT, target: ArrayT, *, margin: float = 1.0, reduction: str = "mean"
+) -> ArrayT:
     r"""Squared hinge loss: :math:`l_n = \max(0,\ m - y_n f_n)^2`, targets in {-1, +1}.
 
     Smooth at the margin (its gradient is continuous), and harsher than the hinge on badly
@@ -726,8 +733,8 @@ def squared_hinge(
 
 
 def multiclass_hinge(
-    input: Any, target: Any, *, margin: float = 1.0, p: int = 1, reduction: str = "mean"
-) -> Array:
+    input: ArrayT, target: ArrayT, *, margin: float = 1.0, p: int = 1, reduction: str = "mean"
+) -> ArrayT:
     r"""Multi-class hinge loss (Weston-Watkins form, as ``torch.nn.functional.multi_margin_loss``).
 
     .. math::
@@ -752,6 +759,10 @@ def multiclass_hinge(
         ValueError: indices outside [0, C), ``p`` not 1 or 2, ``margin < 0``, bad shapes,
             unknown ``reduction``.
 
+    Notes:
+        There is no ``ignore_index``: every target is a class index in [0, C). Tensors run
+        the fused kernel ``torch.nn.functional.multi_margin_loss`` (the same formula).
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
@@ -766,35 +777,35 @@ def multiclass_hinge(
     x = as_array(input, "input")
     if x.ndim != 2:
         raise ValueError(f"input must have shape (N, C); got shape {tuple(x.shape)}")
-    parts = _prepare_logits_targets(input, target, None, -100, 0.0)
-    if parts["index"] is None:
+    parts = _prepare_logits_targets(input, target, None, None, 0.0)
+    if parts.index is None:
         raise TypeError("target must hold integer class indices for multiclass_hinge")
-    rows, index = parts["rows"], parts["index"]
-    if bool((index == -100).any()):
-        raise ValueError("target holds -100; multiclass_hinge has no ignore_index")
-    if B.is_tensor(rows):  # torch's fused kernel computes the same formula
-        return B.functional().multi_margin_loss(parts["x"], parts["t"], p=p, margin=margin,
-                                                reduction=reduction)
-    true_score = B.take_along_last(rows, index)
-    terms = B.maximum(margin - true_score[:, None] + rows, 0.0)
-    if p == 2:
-        terms = terms * terms
-    terms = terms * (1.0 - B.one_hot(index, parts["C"], rows))  # the true class does not count
-    return reduce(B.sum_axis(terms, -1) / parts["C"], reduction)
+    xp, rows, index, C = parts.xp, parts.rows, parts.index, parts.num_classes
+
+    def formula() -> Any:
+        true_score = xp.take_along_last(rows, index)
+        terms = xp.maximum(margin - true_score[:, None] + rows, 0.0)
+        if p == 2:
+            terms = terms * terms
+        terms = terms * (1.0 - xp.one_hot(index, C, rows))  # the true class does not count
+        return reduce(xp.sum(terms, axis=-1) / C, reduction)
+
+    return xp.fused("multi_margin_loss", formula, parts.logits, parts.target, p=p, margin=margin,
+                    reduction=reduction)
 
 
 # ------------------------------------------------------------------------------ KL divergence
-def _check_log_probabilities(x: Array, name: str, hint: str, when: str = "") -> None:
+def _check_log_probabilities(xp: Namespace, x: Any, name: str, hint: str, when: str = "") -> None:
     """Finite values <= 0, tested in one pass over the data (its minimum and maximum)."""
-    _, hi = finite_range(x, name)
+    _, hi = finite_range(xp, x, name)
     if hi > 0.0:
         raise ValueError(f"{name} must hold log-probabilities (<= 0){when}; got a value of "
                          f"{hi:g}" + (f". {hint}" if hint else ""))
 
 
 def kl_div(
-    input: Any, target: Any, *, log_target: bool = False, reduction: str = "batchmean"
-) -> Array:
+    input: ArrayT, target: ArrayT, *, log_target: bool = False, reduction: str = "batchmean"
+) -> ArrayT:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(t \,\|\, q)` with torch's conventions.
 
     ``input`` holds **log**-probabilities :math:`\log q` (the model), ``target`` the
@@ -828,6 +839,9 @@ def kl_div(
         ``'batchmean'``, which is also what ``optax.kl_divergence`` (one value per example)
         gives once averaged over the batch.
 
+        Tensors run the fused kernel ``torch.nn.functional.kl_div`` (for ``'mean'``, its
+        ``'sum'`` divided by the number of elements: the same number, without torch's warning).
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
@@ -843,32 +857,33 @@ def kl_div(
         )
     if not isinstance(log_target, bool):
         raise TypeError(f"log_target must be True or False; got {log_target!r}")
-    x, t = prepare_pair(input, target, finite=False)  # the range checks below test it
+    xp, x, t = prepare_pair(input, target, finite=False)  # the range checks below test it
     if x.ndim == 0:
         raise ValueError("input must have a batch axis; got a 0-d array")
-    _check_log_probabilities(x, "input", "Did you pass probabilities? Use their log, e.g. a "
-                                         "log_softmax of the logits.")
+    _check_log_probabilities(xp, x, "input", "Did you pass probabilities? Use their log, e.g. "
+                                             "a log_softmax of the logits.")
     if log_target:
-        _check_log_probabilities(t, "target", "", " when log_target=True")
+        _check_log_probabilities(xp, t, "target", "", " when log_target=True")
     else:
-        check_in_unit_interval(t, "target")
-    if B.is_tensor(x):  # torch's fused kernel: the same pointwise formula
-        kl = B.functional().kl_div
-        if reduction == "mean":  # torch warns about its 'mean'; it is the sum over the size
-            return kl(x, t, reduction="sum", log_target=log_target) / x.numel()
-        return kl(x, t, reduction=reduction, log_target=log_target)
-    loss = B.exp(t) * (t - x) if log_target else B.xlogy(t, t) - t * x
-    if reduction == "batchmean":
-        return B.sum(loss) / x.shape[0]
-    return reduce(loss, reduction)
+        check_in_unit_interval(xp, t, "target")
+
+    def formula() -> Any:
+        loss = xp.exp(t) * (t - x) if log_target else xp.xlogy(t, t) - t * x
+        if reduction == "batchmean":
+            return xp.sum(loss) / x.shape[0]
+        return reduce(loss, reduction)
+
+    return xp.fused("kl_div", formula, x, t, reduction=reduction, log_target=log_target)
 
 
 # --------------------------------------------------------------------------- language models
-def _next_token_parts(logits: Any, tokens: Any, ignore_index: Any) -> tuple[dict[str, Any], tuple]:
+def _next_token_parts(
+    logits: Any, tokens: Any, ignore_index: Any
+) -> tuple[_Targets[Any], tuple[int, ...]]:
     x = as_array(logits, "logits")
     t = as_array(tokens, "tokens")
-    check_same_kind(logits=x, tokens=t)
-    check_floating(x, "logits")
+    xp = namespace(logits=x, tokens=t)
+    check_floating(xp, x, "logits")
     if x.ndim not in (2, 3):
         raise ValueError(f"logits must have shape (B, T, V) or (T, V); got shape {tuple(x.shape)}")
     if tuple(t.shape) != tuple(x.shape[:-1]):
@@ -879,22 +894,22 @@ def _next_token_parts(logits: Any, tokens: Any, ignore_index: Any) -> tuple[dict
     if x.shape[-2] < 2:
         raise ValueError(f"a sequence needs at least 2 tokens to predict one; got T={x.shape[-2]}")
     check_nonempty(x, "logits")
-    check_finite(x, "logits")  # the last position is never scored, but a NaN there is a bug too
-    if is_floating(t):
+    check_finite(xp, x, "logits")  # the last position is never scored, but a NaN there is a bug
+    if xp.is_floating(t):
         raise TypeError(f"tokens must hold integer token ids; got dtype {t.dtype}")
     vocab = x.shape[-1]
     # the logits at position t predict the token at position t + 1
-    pred = B.reshape(x[..., :-1, :], (-1, vocab))
-    nxt = B.reshape(t[..., 1:], (-1,))
+    pred = x[..., :-1, :].reshape((-1, vocab))
+    nxt = t[..., 1:].reshape((-1,))
     parts = _prepare_logits_targets(pred, nxt, None, ignore_index, 0.0, names=("logits", "tokens"))
-    if parts["index"] is None:
+    if parts.index is None:
         raise TypeError(f"tokens must hold integer token ids; got dtype {t.dtype}")
     return parts, tuple(t[..., 1:].shape)
 
 
 def next_token_cross_entropy(
-    logits: Any, tokens: Any, *, ignore_index: int = -100, reduction: str = "mean"
-) -> Array:
+    logits: ArrayT, tokens: ArrayT, *, ignore_index: int | None = -100, reduction: str = "mean"
+) -> ArrayT:
     r"""The language-modelling loss: cross-entropy of each next token given the ones before.
 
     With :math:`z_{b,t}` the logits the model produces at position :math:`t` of sequence
@@ -907,7 +922,8 @@ def next_token_cross_entropy(
         logits: shape (B, T, V) or (T, V): a distribution over the vocabulary at every position.
         tokens: integer token ids of shape (B, T) or (T,), the sequence the logits were
             computed from.
-        ignore_index: next tokens equal to it (padding) are not scored.
+        ignore_index: next tokens equal to it (padding) are not scored; ``None``: all are.
+            The default, -100, is torch's and Hugging Face's label for padding.
         reduction: ``'mean'`` (default, over scored tokens), ``'sum'`` or ``'none'`` (shape
             (B, T-1) or (T-1,)).
 
@@ -923,6 +939,9 @@ def next_token_cross_entropy(
         The shift is done here: pass the logits and tokens of the same sequence, unshifted.
         The logits at the last position and the first token are never scored.
 
+        Tensors run the fused kernel ``torch.nn.functional.cross_entropy`` on the shifted
+        logits (as :func:`cross_entropy` does).
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
@@ -933,10 +952,10 @@ def next_token_cross_entropy(
     check_reduction(reduction)
     parts, shape = _next_token_parts(logits, tokens, ignore_index)
     out = _ce_from_parts(parts, reduction)
-    return B.reshape(out, shape) if reduction == "none" else out
+    return out.reshape(shape) if reduction == "none" else out
 
 
-def perplexity(logits: Any, tokens: Any, *, ignore_index: int = -100) -> Array:
+def perplexity(logits: ArrayT, tokens: ArrayT, *, ignore_index: int | None = -100) -> ArrayT:
     r"""Perplexity: the exponential of the mean next-token cross-entropy (in nats).
 
     .. math::
@@ -948,7 +967,7 @@ def perplexity(logits: Any, tokens: Any, *, ignore_index: int = -100) -> Array:
     Args:
         logits: shape (B, T, V) or (T, V).
         tokens: shape (B, T) or (T,).
-        ignore_index: tokens not to score.
+        ignore_index: tokens not to score, as in :func:`next_token_cross_entropy`.
 
     Returns:
         A scalar of the kind of ``logits`` (no ``reduction``: perplexity is defined on the
@@ -957,11 +976,16 @@ def perplexity(logits: Any, tokens: Any, *, ignore_index: int = -100) -> Array:
     Raises:
         The same errors as :func:`next_token_cross_entropy`.
 
+    Notes:
+        Tensors run the fused kernel ``torch.nn.functional.cross_entropy``, as
+        :func:`next_token_cross_entropy` does.
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
         >>> round(float(lb.perplexity(np.zeros((6, 50)), np.arange(6))), 6)
         50.0
     """
-    return B.exp(next_token_cross_entropy(logits, tokens, ignore_index=ignore_index))
+    parts, _ = _next_token_parts(logits, tokens, ignore_index)
+    return parts.xp.exp(_ce_from_parts(parts, "mean"))  # exp(next_token_cross_entropy)
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from lossbook import _backend as B
-from lossbook._backend import Array
+from lossbook._backend import ArrayT, Namespace
 from lossbook._reduction import check_reduction, reduce
 from lossbook._validation import (
     as_array,
@@ -23,10 +22,8 @@ from lossbook._validation import (
     check_nonnegative,
     check_positive,
     check_real,
-    check_same_kind,
     check_values_in,
-    is_floating,
-    is_integer_or_bool,
+    namespace,
 )
 
 __all__ = [
@@ -42,67 +39,46 @@ MINING = ("batch_all", "batch_hard", "semi_hard")
 
 
 # ----------------------------------------------------------------------------------- checks
-def _embeddings(**named: Any) -> list[Array]:
+def _embeddings(**named: Any) -> tuple[Namespace, list[Any]]:
     """Validate 2-D float embeddings of one kind; all share the dimension D of the first."""
     arrays = {name: as_array(x, name) for name, x in named.items()}
-    check_same_kind(**arrays)
+    xp = namespace(**arrays)
     first_name = next(iter(arrays))
     out = []
     for name, x in arrays.items():
-        check_floating(x, name)
+        check_floating(xp, x, name)
         if x.ndim != 2:
             raise ValueError(f"{name} must have shape (N, D), one embedding per row; "
                              f"got shape {tuple(x.shape)}")
         check_nonempty(x, name)
-        check_finite(x, name)
+        check_finite(xp, x, name)
         d0 = arrays[first_name].shape[1]
         if x.shape[1] != d0:
             raise ValueError(f"{name} has {x.shape[1]} dimensions per row but {first_name} "
                              f"has {d0}")
-        out.append(cast_like(x, arrays[first_name]))
-    return out
+        out.append(cast_like(xp, x, arrays[first_name]))
+    return xp, out
 
 
-def _same_batch(a: Array, b: Array, a_name: str, b_name: str) -> None:
+def _same_batch(a: Any, b: Any, a_name: str, b_name: str) -> None:
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"{b_name} has {b.shape[0]} rows but {a_name} has {a.shape[0]}; "
                          "row i of each must describe the same example")
 
 
-def _labels(labels: Any, name: str, like: Array) -> Array:
+def _labels(labels: Any, name: str, like: Any) -> Any:
     y = as_array(labels, name)
-    check_same_kind(**{name: y, "embeddings": like})
+    namespace(**{name: y, "embeddings": like})
     if tuple(y.shape) != (like.shape[0],):
         raise ValueError(f"{name} must have shape ({like.shape[0]},), one per row of embeddings "
                          f"{tuple(like.shape)}; got shape {tuple(y.shape)}")
     return y
 
 
-def _distance(diff: Array, p: float = 2.0) -> Array:
-    """p-norm of the rows of ``diff``; exactly 0 (with a zero gradient) for identical points."""
-    if B.is_tensor(diff):
-        # torch's norm kernel computes the same in one pass, and its gradient at 0 is also 0
-        return B.row_norm(diff, p)
-    if p == 2.0:
-        return B.safe_sqrt(B.sum_axis(diff * diff, -1))
-    if p == float("inf"):  # the max norm: the largest coordinate difference
-        return B.max_axis(B.abs(diff), -1)
-    s = B.sum_axis(B.abs(diff) ** p, -1)
-    positive = s > 0
-    return B.where(positive, B.where(positive, s, 1.0) ** (1.0 / p), 0.0)
-
-
-def _pairwise_distances(x: Array) -> Array:
-    """(N, N) Euclidean distances from differences (no cancellation, an exact 0 diagonal)."""
-    if B.is_tensor(x):  # the same differences in one kernel, without an (N, N, D) array
-        return B.pairwise_distances(x)
-    return _distance(x[:, None, :] - x[None, :, :])
-
-
 # ------------------------------------------------------------------------------ contrastive
 def contrastive_loss(
-    x1: Any, x2: Any, label: Any, *, margin: float = 1.0, reduction: str = "mean"
-) -> Array:
+    x1: ArrayT, x2: ArrayT, label: ArrayT, *, margin: float = 1.0, reduction: str = "mean"
+) -> ArrayT:
     r"""Contrastive loss on pairs of embeddings (Hadsell, Chopra & LeCun, 2006).
 
     With :math:`d_n = \lVert x_{1,n} - x_{2,n} \rVert_2` and :math:`y_n = 1` for a similar pair,
@@ -147,27 +123,27 @@ def contrastive_loss(
     """
     check_reduction(reduction)
     margin = check_nonnegative("margin", margin)
-    x1, x2 = _embeddings(x1=x1, x2=x2)
+    xp, (x1, x2) = _embeddings(x1=x1, x2=x2)
     if tuple(x2.shape) != tuple(x1.shape):
         raise ValueError(f"x2 has shape {tuple(x2.shape)} but x1 has shape {tuple(x1.shape)}")
     y = _labels(label, "label", x1)
     check_values_in(y, "label", (0.0, 1.0))
-    y = cast_like(y, x1)
-    d2 = B.sum_axis((x1 - x2) ** 2, -1)
-    push = B.maximum(margin - B.safe_sqrt(d2), 0.0)
+    y = cast_like(xp, y, x1)
+    d2 = xp.sum((x1 - x2) ** 2, axis=-1)
+    push = xp.maximum(margin - xp.safe_sqrt(d2), 0.0)
     return reduce(y * d2 + (1.0 - y) * push * push, reduction)
 
 
 # ---------------------------------------------------------------------------------- triplet
 def triplet_loss(
-    anchor: Any,
-    positive: Any,
-    negative: Any,
+    anchor: ArrayT,
+    positive: ArrayT,
+    negative: ArrayT,
     *,
     margin: float = 1.0,
     p: float = 2.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Triplet margin loss: the positive must be closer to the anchor than the negative, by a margin.
 
     .. math::
@@ -215,23 +191,24 @@ def triplet_loss(
     p = check_real("p", p)
     if not p >= 1.0:
         raise ValueError(f"p must be >= 1 (a norm); got {p!r}")
-    a, pos, neg = _embeddings(anchor=anchor, positive=positive, negative=negative)
+    xp, (a, pos, neg) = _embeddings(anchor=anchor, positive=positive, negative=negative)
     for name, x in (("positive", pos), ("negative", neg)):
         if tuple(x.shape) != tuple(a.shape):
             raise ValueError(f"{name} has shape {tuple(x.shape)} but anchor has shape "
                              f"{tuple(a.shape)}")
-    return reduce(B.maximum(_distance(a - pos, p) - _distance(a - neg, p) + margin, 0.0),
-                  reduction)
+    # the p-norm distances, exactly 0 (with a zero gradient) for identical points
+    d_ap, d_an = xp.row_norm(a - pos, p), xp.row_norm(a - neg, p)
+    return reduce(xp.maximum(d_ap - d_an + margin, 0.0), reduction)
 
 
 def batch_triplet_loss(
-    embeddings: Any,
-    labels: Any,
+    embeddings: ArrayT,
+    labels: ArrayT,
     *,
     margin: float = 1.0,
     mining: str = "batch_all",
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Triplet loss with the triplets mined inside a labelled batch.
 
     Every pair of embeddings with the same label is a (anchor, positive) pair; every
@@ -268,8 +245,11 @@ def batch_triplet_loss(
             non-finite input, unknown ``reduction``.
 
     Notes:
-        ``'batch_all'`` and ``'semi_hard'`` build an (N, N, N) array: fine for the batches of a
-        course (N of a few hundred), not for thousands.
+        ``'batch_all'`` and ``'semi_hard'`` build (K, N) arrays: one row per (anchor,
+        positive) pair, one column per candidate negative. K is the number of positive pairs,
+        :math:`\sum_c n_c (n_c - 1)` for classes of :math:`n_c` embeddings, so far below
+        :math:`N^2` when the batch holds many classes (N = 1024 in 64 classes: K = 15,360, an
+        array of about 16 million entries), but close to it when a few classes fill the batch.
 
     References:
         Schroff, Kalenichenko & Philbin (2015). FaceNet. CVPR. Hermans, Beyer & Leibe (2017).
@@ -286,66 +266,66 @@ def batch_triplet_loss(
     margin = check_nonnegative("margin", margin)
     if mining not in MINING:
         raise ValueError(f"mining must be one of {', '.join(map(repr, MINING))}; got {mining!r}")
-    (x,) = _embeddings(embeddings=embeddings)
+    xp, (x,) = _embeddings(embeddings=embeddings)
     y = _labels(labels, "labels", x)
-    if is_floating(y) or not is_integer_or_bool(y):
+    if xp.is_floating(y) or not xp.is_integer_or_bool(y):
         raise TypeError(f"labels must be integer class labels; got dtype {y.dtype}")
     n = x.shape[0]
-    dist = _pairwise_distances(x)
+    dist = xp.pairwise_distances(x)  # (N, N), an exact 0 diagonal
     same = y[:, None] == y[None, :]
-    pos_mask = same & ~B.eye_like(n, x)
+    pos_mask = same & ~xp.eye(n, x)
     neg_mask = ~same
     # a stand-in larger than every real distance, so min() ignores the masked entries
-    far = float(dist.detach().max() if B.is_tensor(dist) else dist.max()) + 1.0
+    far = float(xp.detach(dist).max()) + 1.0
 
     if mining == "batch_hard":
-        hardest_pos = B.max_axis(B.where(pos_mask, dist, 0.0), -1)
-        hardest_neg = B.min_axis(B.where(neg_mask, dist, far), -1)
-        valid = cast_like(B.any_axis(pos_mask, -1) & B.any_axis(neg_mask, -1), x)
-        per_anchor = B.maximum(hardest_pos - hardest_neg + margin, 0.0) * valid
-        count = B.sum(valid)
+        hardest_pos = xp.amax(xp.where(pos_mask, dist, 0.0), axis=-1)
+        hardest_neg = xp.amin(xp.where(neg_mask, dist, far), axis=-1)
+        valid = cast_like(xp, xp.any(pos_mask, axis=-1) & xp.any(neg_mask, axis=-1), x)
+        per_anchor = xp.maximum(hardest_pos - hardest_neg + margin, 0.0) * valid
+        count = xp.sum(valid)
     else:
         # One row per positive pair (a, p), one column per candidate negative: (K, N) arrays
         # rather than (N, N, N) ones; K is the number of positive pairs, far below N^2.
-        a_idx, p_idx = B.nonzero(pos_mask)
+        a_idx, p_idx = xp.nonzero(pos_mask)
         d_ap = dist[a_idx, p_idx]
         d_an = dist[a_idx]
         neg = neg_mask[a_idx]
         if mining == "batch_all":
-            per = B.maximum(d_ap[:, None] - d_an + margin, 0.0) * cast_like(neg, x)
-            per_pair = B.sum_axis(per, -1)
-            count = B.sum(cast_like(per > 0, x))
+            per = xp.maximum(d_ap[:, None] - d_an + margin, 0.0) * cast_like(xp, neg, x)
+            per_pair = xp.sum(per, axis=-1)
+            count = xp.sum(cast_like(xp, per > 0, x))
         else:  # semi_hard: the closest negative beyond the positive, else the farthest one
             semi = neg & (d_an > d_ap[:, None])
-            closest_semi = B.min_axis(B.where(semi, d_an, far), -1)
-            farthest_neg = B.max_axis(B.where(neg_mask, dist, 0.0), -1)[a_idx]
-            chosen = B.where(B.any_axis(semi, -1), closest_semi, farthest_neg)
-            valid = cast_like(B.any_axis(neg, -1), x)
-            per_pair = B.maximum(d_ap - chosen + margin, 0.0) * valid
-            count = B.sum(valid)
-        per_anchor = B.segment_sum(per_pair, a_idx, n)
+            closest_semi = xp.amin(xp.where(semi, d_an, far), axis=-1)
+            farthest_neg = xp.amax(xp.where(neg_mask, dist, 0.0), axis=-1)[a_idx]
+            chosen = xp.where(xp.any(semi, axis=-1), closest_semi, farthest_neg)
+            valid = cast_like(xp, xp.any(neg, axis=-1), x)
+            per_pair = xp.maximum(d_ap - chosen + margin, 0.0) * valid
+            count = xp.sum(valid)
+        per_anchor = xp.segment_sum(per_pair, a_idx, n)
 
     if reduction == "none":
         return per_anchor
     if reduction == "sum":
-        return B.sum(per_anchor)
-    return B.safe_divide(B.sum(per_anchor), count)
+        return xp.sum(per_anchor)
+    return xp.safe_divide(xp.sum(per_anchor), count)
 
 
 # ------------------------------------------------------------------- in-batch negative losses
-def _row_cross_entropy(logits: Array, positives: Array) -> Array:
+def _row_cross_entropy(xp: Namespace, logits: Any, positives: Any) -> Any:
     """-log softmax(logits)[i, positive_i] per row, given the positive logits themselves."""
-    return B.logsumexp(logits, axis=-1) - positives
+    return xp.logsumexp(logits, axis=-1) - positives
 
 
 def multiple_negatives_ranking_loss(
-    anchors: Any,
-    positives: Any,
-    negatives: Any = None,
+    anchors: ArrayT,
+    positives: ArrayT,
+    negatives: ArrayT | None = None,
     *,
     scale: float = 20.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Multiple negatives ranking loss: every other positive in the batch is a negative.
 
     With cosine similarities :math:`s(a_i, c_j)` between anchor :math:`i` and every candidate
@@ -395,13 +375,13 @@ def multiple_negatives_ranking_loss(
     named = {"anchors": anchors, "positives": positives}
     if negatives is not None:
         named["negatives"] = negatives
-    arrays = _embeddings(**named)
+    xp, arrays = _embeddings(**named)
     a, pos = arrays[0], arrays[1]
     _same_batch(a, pos, "anchors", "positives")
-    a, pos = B.l2_normalize(a), B.l2_normalize(pos)
-    candidates = pos if negatives is None else B.concat([pos, B.l2_normalize(arrays[2])])
-    logits = scale * B.matmul_t(a, candidates)
-    per = _row_cross_entropy(logits, scale * B.sum_axis(a * pos, -1))
+    a, pos = xp.l2_normalize(a), xp.l2_normalize(pos)
+    candidates = pos if negatives is None else xp.concatenate([pos, xp.l2_normalize(arrays[2])])
+    logits = scale * (a @ candidates.T)
+    per = _row_cross_entropy(xp, logits, scale * xp.sum(a * pos, axis=-1))
     return reduce(per, reduction)
 
 
@@ -414,7 +394,7 @@ def _check_chunk_size(chunk_size: Any) -> int | None:
     return c
 
 
-def _in_row_blocks(block: Any, rows: Array, keys: Array, chunk: int | None) -> Array:
+def _in_row_blocks(xp: Namespace, block: Any, rows: Any, keys: Any, chunk: int | None) -> Any:
     """``block(rows, keys, start)`` (one value per row), ``chunk`` rows at a time.
 
     With tensors each block is checkpointed: its (chunk, len(keys)) intermediates are not kept
@@ -422,29 +402,29 @@ def _in_row_blocks(block: Any, rows: Array, keys: Array, chunk: int | None) -> A
     """
     if chunk is None or chunk >= rows.shape[0]:
         return block(rows, keys, 0)
-    return B.concat([B.checkpointed(functools.partial(block, start=s), rows[s:s + chunk], keys)
-                     for s in range(0, rows.shape[0], chunk)])
+    return xp.concatenate([xp.checkpointed(functools.partial(block, start=s), rows[s:s + chunk],
+                                           keys) for s in range(0, rows.shape[0], chunk)])
 
 
-def _info_nce_rows(q: Array, k: Array, temperature: float, chunk: int | None) -> Array:
+def _info_nce_rows(xp: Namespace, q: Any, k: Any, temperature: float, chunk: int | None) -> Any:
     """Per-row InfoNCE of normalised q against k, computed ``chunk`` rows at a time."""
-    positives = B.sum_axis(q * k, -1) / temperature
+    positives = xp.sum(q * k, axis=-1) / temperature
 
-    def block_lse(q_block: Array, keys: Array, start: int) -> Array:
-        return B.logsumexp(B.matmul_t(q_block, keys) / temperature, axis=-1)
+    def block_lse(q_block: Any, keys: Any, start: int) -> Any:
+        return xp.logsumexp((q_block @ keys.T) / temperature, axis=-1)
 
-    return _in_row_blocks(block_lse, q, k, chunk) - positives
+    return _in_row_blocks(xp, block_lse, q, k, chunk) - positives
 
 
 def info_nce(
-    query: Any,
-    key: Any,
+    query: ArrayT,
+    key: ArrayT,
     *,
     temperature: float = 0.07,
     symmetric: bool = False,
     chunk_size: int | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""InfoNCE: pick the right key for each query among all keys of the batch.
 
     With L2-normalised rows, :math:`s_{ij} = q_i \cdot k_j / \tau`, and
@@ -506,36 +486,36 @@ def info_nce(
     if not isinstance(symmetric, bool):
         raise TypeError(f"symmetric must be True or False; got {symmetric!r}")
     chunk = _check_chunk_size(chunk_size)
-    q, k = _embeddings(query=query, key=key)
+    xp, (q, k) = _embeddings(query=query, key=key)
     _same_batch(q, k, "query", "key")
-    q, k = B.l2_normalize(q), B.l2_normalize(k)
-    per = _info_nce_rows(q, k, temperature, chunk)
+    q, k = xp.l2_normalize(q), xp.l2_normalize(k)
+    per = _info_nce_rows(xp, q, k, temperature, chunk)
     if symmetric:
-        per = 0.5 * (per + _info_nce_rows(k, q, temperature, chunk))
+        per = 0.5 * (per + _info_nce_rows(xp, k, q, temperature, chunk))
     return reduce(per, reduction)
 
 
-def _others_lse(z: Array, temperature: float, chunk: int | None) -> Array:
+def _others_lse(xp: Namespace, z: Any, temperature: float, chunk: int | None) -> Any:
     """log sum_{j != i} exp(z_i . z_j / temperature) for every row i, ``chunk`` rows at a time."""
     m = z.shape[0]
 
-    def block_lse(rows: Array, keys: Array, start: int) -> Array:
-        sim = B.matmul_t(rows, keys) / temperature
+    def block_lse(rows: Any, keys: Any, start: int) -> Any:
+        sim = (rows @ keys.T) / temperature
         # an item is never its own negative: drop the diagonal from every softmax
-        own = (B.arange_like(rows.shape[0], rows) + start)[:, None] == B.arange_like(m, rows)[None, :]
-        return B.logsumexp(B.where(own, float("-inf"), sim), axis=-1)
+        own = (xp.arange(rows.shape[0], rows) + start)[:, None] == xp.arange(m, rows)[None, :]
+        return xp.logsumexp(xp.where(own, float("-inf"), sim), axis=-1)
 
-    return _in_row_blocks(block_lse, z, z, chunk)
+    return _in_row_blocks(xp, block_lse, z, z, chunk)
 
 
 def nt_xent(
-    z1: Any,
-    z2: Any,
+    z1: ArrayT,
+    z2: ArrayT,
     *,
     temperature: float = 0.5,
     chunk_size: int | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""NT-Xent, SimCLR's normalised temperature-scaled cross-entropy.
 
     The 2N embeddings :math:`z = [z_1; z_2]` are two views of N examples. For each of them the
@@ -583,10 +563,11 @@ def nt_xent(
     check_reduction(reduction)
     temperature = check_positive("temperature", temperature)
     chunk = _check_chunk_size(chunk_size)
-    a, b = _embeddings(z1=z1, z2=z2)
+    xp, (a, b) = _embeddings(z1=z1, z2=z2)
     if tuple(b.shape) != tuple(a.shape):
         raise ValueError(f"z2 has shape {tuple(b.shape)} but z1 has shape {tuple(a.shape)}")
     n = a.shape[0]
-    z = B.l2_normalize(B.concat([a, b]))
-    pair = B.sum_axis(z[:n] * z[n:], -1) / temperature  # s_{i, i+N} = s_{i+N, i}
-    return reduce(_others_lse(z, temperature, chunk) - B.concat([pair, pair]), reduction)
+    z = xp.l2_normalize(xp.concatenate([a, b]))
+    pair = xp.sum(z[:n] * z[n:], axis=-1) / temperature  # s_{i, i+N} = s_{i+N, i}
+    return reduce(_others_lse(xp, z, temperature, chunk) - xp.concatenate([pair, pair]),
+                  reduction)

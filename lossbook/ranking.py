@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lossbook import _backend as B
-from lossbook._backend import Array
+from lossbook._backend import ArrayT, Namespace
 from lossbook._reduction import check_reduction, reduce
 from lossbook._validation import (
     as_array,
@@ -22,10 +21,8 @@ from lossbook._validation import (
     check_int,
     check_nonempty,
     check_positive,
-    check_same_kind,
     check_same_shape,
-    is_floating,
-    is_integer_or_bool,
+    namespace,
     prepare_pair,
 )
 
@@ -46,34 +43,34 @@ GAINS = ("exp2", "linear")
 
 
 # ----------------------------------------------------------------------------------- checks
-def _prepare(scores: Any, relevance: Any, mask: Any) -> tuple[Array, Array, Array]:
+def _prepare(scores: Any, relevance: Any, mask: Any) -> tuple[Namespace, Any, Any, Any]:
     s = as_array(scores, "scores")
     r = as_array(relevance, "relevance")
     named = {"scores": s, "relevance": r}
     if mask is not None:
         named["mask"] = as_array(mask, "mask")
-    check_same_kind(**named)
-    check_floating(s, "scores")
+    xp = namespace(**named)
+    check_floating(xp, s, "scores")
     if s.ndim != 2:
         raise ValueError(f"scores must have shape (Q, L), one row per query; got shape "
                          f"{tuple(s.shape)}")
     check_nonempty(s, "scores")
-    check_finite(s, "scores")
-    if not (is_floating(r) or is_integer_or_bool(r)):
+    check_finite(xp, s, "scores")
+    if not (xp.is_floating(r) or xp.is_integer_or_bool(r)):
         raise TypeError(f"relevance must be real-valued; got dtype {r.dtype}")
     check_same_shape(s, r, "scores", "relevance")
-    r = cast_like(r, s)
-    check_finite(r, "relevance")
+    r = cast_like(xp, r, s)
+    check_finite(xp, r, "relevance")
     if bool((r < 0).any()):
         raise ValueError(f"relevance must be >= 0 (graded labels); got {float(r.min()):g}")
     if mask is None:
-        m = B.full_like(s, 1.0) > 0
+        m = xp.full_like(s, 1.0) > 0
     else:
         m = named["mask"]
         if str(m.dtype) not in ("bool", "torch.bool"):
             raise TypeError(f"mask must be a boolean array (True = real item); got dtype {m.dtype}")
         check_same_shape(s, m, "scores", "mask")
-    return s, r, m
+    return xp, s, r, m
 
 
 def _check_k(k: Any) -> int | None:
@@ -91,50 +88,50 @@ def _check_gain(gain: Any) -> str:
     return gain
 
 
-def _reduce_queries(per_query: Array, counts: Array, reduction: str) -> Array:
+def _reduce_queries(xp: Namespace, per_query: Any, counts: Any, reduction: str) -> Any:
     """'mean' over the queries that have something to score (``counts`` > 0)."""
     if reduction == "none":
         return per_query
     if reduction == "sum":
-        return B.sum(per_query)
-    return B.safe_divide(B.sum(per_query), B.sum(cast_like(counts > 0, per_query)))
+        return xp.sum(per_query)
+    return xp.safe_divide(xp.sum(per_query), xp.sum(cast_like(xp, counts > 0, per_query)))
 
 
-def _gain(relevance: Array, gain: str) -> Array:
+def _gain(relevance: Any, gain: str) -> Any:
     return 2.0**relevance - 1.0 if gain == "exp2" else relevance
 
 
-def _discounts(length: int, k: int | None, like: Array) -> Array:
+def _discounts(xp: Namespace, length: int, k: int | None, like: Any) -> Any:
     """1 / log2(rank + 1) for ranks 1..L, and 0 beyond rank k."""
-    pos = B.arange_float(length, like)
-    disc = 1.0 / B.log2(pos + 2.0)
+    pos = xp.arange(length, like, floating=True)
+    disc = 1.0 / xp.log2(pos + 2.0)
     if k is not None:
-        disc = disc * cast_like(pos < k, like)
+        disc = disc * cast_like(xp, pos < k, like)
     return disc
 
 
-def _sorted_by(key: Array, mask: Array, *arrays: Array) -> list[Array]:
+def _sorted_by(xp: Namespace, key: Any, mask: Any, *arrays: Any) -> list[Any]:
     """Sort ``arrays`` (and the mask) by ``key`` descending, padding last."""
-    order = B.argsort_desc(B.where(mask, B.detach(key), float("-inf")))
-    return [B.gather_last(a, order) for a in (mask, *arrays)]
+    order = xp.argsort_desc(xp.where(mask, xp.detach(key), float("-inf")))
+    return [xp.gather_last(a, order) for a in (mask, *arrays)]
 
 
-def _dcg(key: Array, relevance: Array, mask: Array, k: int | None, gain: str) -> Array:
-    m, rel = _sorted_by(key, mask, relevance)
-    disc = _discounts(key.shape[-1], k, relevance)
-    return B.sum_axis(_gain(rel, gain) * cast_like(m, relevance) * disc, -1)
+def _dcg(xp: Namespace, key: Any, relevance: Any, mask: Any, k: int | None, gain: str) -> Any:
+    m, rel = _sorted_by(xp, key, mask, relevance)
+    disc = _discounts(xp, key.shape[-1], k, relevance)
+    return xp.sum(_gain(rel, gain) * cast_like(xp, m, relevance) * disc, axis=-1)
 
 
 # ---------------------------------------------------------------------------------- metrics
 def dcg(
-    scores: Any,
-    relevance: Any,
+    scores: ArrayT,
+    relevance: ArrayT,
     *,
     k: int | None = None,
     gain: str = "exp2",
-    mask: Any = None,
+    mask: ArrayT | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Discounted cumulative gain of the ranking given by ``scores``.
 
     .. math::
@@ -169,19 +166,20 @@ def dcg(
     """
     check_reduction(reduction)
     k, gain = _check_k(k), _check_gain(gain)
-    s, r, m = _prepare(scores, relevance, mask)
-    return _reduce_queries(_dcg(s, r, m, k, gain), B.sum_axis(cast_like(m, s), -1), reduction)
+    xp, s, r, m = _prepare(scores, relevance, mask)
+    per = _dcg(xp, s, r, m, k, gain)
+    return _reduce_queries(xp, per, xp.sum(cast_like(xp, m, s), axis=-1), reduction)
 
 
 def ndcg(
-    scores: Any,
-    relevance: Any,
+    scores: ArrayT,
+    relevance: ArrayT,
     *,
     k: int | None = None,
     gain: str = "exp2",
-    mask: Any = None,
+    mask: ArrayT | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Normalised DCG: :func:`dcg` divided by the DCG of the ideal ranking, in [0, 1].
 
     .. math::
@@ -224,21 +222,21 @@ def ndcg(
     """
     check_reduction(reduction)
     k, gain = _check_k(k), _check_gain(gain)
-    s, r, m = _prepare(scores, relevance, mask)
-    actual = _dcg(s, r, m, k, gain)
-    ideal = _dcg(r, r, m, k, gain)
-    per = B.safe_divide(actual, ideal)
-    return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
+    xp, s, r, m = _prepare(scores, relevance, mask)
+    actual = _dcg(xp, s, r, m, k, gain)
+    ideal = _dcg(xp, r, r, m, k, gain)
+    per = xp.safe_divide(actual, ideal)
+    return _reduce_queries(xp, per, xp.sum(cast_like(xp, m, s), axis=-1), reduction)
 
 
 def mrr(
-    scores: Any,
-    relevance: Any,
+    scores: ArrayT,
+    relevance: ArrayT,
     *,
     k: int | None = None,
-    mask: Any = None,
+    mask: ArrayT | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Mean reciprocal rank: :math:`1 / \text{rank}` of the first relevant item.
 
     An item is relevant when its relevance is > 0. A query whose top ``k`` holds no relevant
@@ -266,19 +264,19 @@ def mrr(
     """
     check_reduction(reduction)
     k = _check_k(k)
-    s, r, m = _prepare(scores, relevance, mask)
-    m_sorted, rel = _sorted_by(s, m, r)
-    pos = B.arange_float(s.shape[-1], s)
+    xp, s, r, m = _prepare(scores, relevance, mask)
+    m_sorted, rel = _sorted_by(xp, s, m, r)
+    pos = xp.arange(s.shape[-1], s, floating=True)
     hit = (rel > 0) & m_sorted
     if k is not None:
         hit = hit & (pos < k)
-    per = B.max_axis(cast_like(hit, s) / (pos + 1.0), -1)
-    return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
+    per = xp.amax(cast_like(xp, hit, s) / (pos + 1.0), axis=-1)
+    return _reduce_queries(xp, per, xp.sum(cast_like(xp, m, s), axis=-1), reduction)
 
 
 def recall_at_k(
-    scores: Any, relevance: Any, *, k: int, mask: Any = None, reduction: str = "mean"
-) -> Array:
+    scores: ArrayT, relevance: ArrayT, *, k: int, mask: ArrayT | None = None, reduction: str = "mean"
+) -> ArrayT:
     r"""Recall@k: the fraction of a query's relevant items (relevance > 0) found in its top k.
 
     A query without any relevant item scores 0.
@@ -304,35 +302,35 @@ def recall_at_k(
         0.5
     """
     check_reduction(reduction)
-    k = _check_k(k)
-    if k is None:
+    cutoff = _check_k(k)
+    if cutoff is None:
         raise ValueError("k must be an integer >= 1 for recall_at_k; got None")
-    s, r, m = _prepare(scores, relevance, mask)
-    m_sorted, rel = _sorted_by(s, m, r)
-    pos = B.arange_float(s.shape[-1], s)
-    relevant = cast_like((rel > 0) & m_sorted, s)
-    found = B.sum_axis(relevant * cast_like(pos < k, s), -1)
-    total = B.sum_axis(relevant, -1)
-    per = B.safe_divide(found, total)
-    return _reduce_queries(per, B.sum_axis(cast_like(m, s), -1), reduction)
+    xp, s, r, m = _prepare(scores, relevance, mask)
+    m_sorted, rel = _sorted_by(xp, s, m, r)
+    pos = xp.arange(s.shape[-1], s, floating=True)
+    relevant = cast_like(xp, (rel > 0) & m_sorted, s)
+    found = xp.sum(relevant * cast_like(xp, pos < cutoff, s), axis=-1)
+    total = xp.sum(relevant, axis=-1)
+    per = xp.safe_divide(found, total)
+    return _reduce_queries(xp, per, xp.sum(cast_like(xp, m, s), axis=-1), reduction)
 
 
 # ----------------------------------------------------------------------------------- losses
-def _pair_terms(s: Array, r: Array, m: Array, sigma: float) -> tuple[Array, Array]:
+def _pair_terms(xp: Namespace, s: Any, r: Any, m: Any, sigma: float) -> tuple[Any, Any]:
     """log(1 + exp(-sigma (s_i - s_j))) for every (i, j), and the mask of pairs rel_i > rel_j."""
     valid = (r[:, :, None] > r[:, None, :]) & m[:, :, None] & m[:, None, :]
     diff = s[:, :, None] - s[:, None, :]
-    return B.softplus(-sigma * diff), cast_like(valid, s)
+    return xp.softplus(-sigma * diff), cast_like(xp, valid, s)
 
 
 def ranknet_loss(
-    scores: Any,
-    relevance: Any,
+    scores: ArrayT,
+    relevance: ArrayT,
     *,
     sigma: float = 1.0,
-    mask: Any = None,
+    mask: ArrayT | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""RankNet: a logistic loss on every pair of items with different relevance.
 
     For each pair with :math:`\mathrm{rel}_i > \mathrm{rel}_j` the model's probability that
@@ -373,21 +371,21 @@ def ranknet_loss(
     """
     check_reduction(reduction)
     sigma = check_positive("sigma", sigma)
-    s, r, m = _prepare(scores, relevance, mask)
-    terms, valid = _pair_terms(s, r, m, sigma)
-    count = B.sum_axis(B.sum_axis(valid, -1), -1)
-    total = B.sum_axis(B.sum_axis(terms * valid, -1), -1)
-    per = B.safe_divide(total, count)
-    return _reduce_queries(per, count, reduction)
+    xp, s, r, m = _prepare(scores, relevance, mask)
+    terms, valid = _pair_terms(xp, s, r, m, sigma)
+    count = xp.sum(xp.sum(valid, axis=-1), axis=-1)
+    total = xp.sum(xp.sum(terms * valid, axis=-1), axis=-1)
+    per = xp.safe_divide(total, count)
+    return _reduce_queries(xp, per, count, reduction)
 
 
-def _masked_log_softmax(x: Array, m: Array) -> Array:
-    return B.log_softmax(B.where(m, x, _PAD), axis=-1)
+def _masked_log_softmax(xp: Namespace, x: Any, m: Any) -> Any:
+    return xp.log_softmax(xp.where(m, x, _PAD), axis=-1)
 
 
 def listnet_loss(
-    scores: Any, relevance: Any, *, mask: Any = None, reduction: str = "mean"
-) -> Array:
+    scores: ArrayT, relevance: ArrayT, *, mask: ArrayT | None = None, reduction: str = "mean"
+) -> ArrayT:
     r"""ListNet: cross-entropy between the top-one distributions of the labels and the scores.
 
     .. math::
@@ -423,19 +421,19 @@ def listnet_loss(
         1.386294
     """
     check_reduction(reduction)
-    s, r, m = _prepare(scores, relevance, mask)
+    xp, s, r, m = _prepare(scores, relevance, mask)
     if mask is None:  # every item is real: the same formula without the padding arithmetic
-        per = -B.sum_axis(B.softmax(r, axis=-1) * B.log_softmax(s, axis=-1), -1)
-        return _reduce_queries(per, B.full_like(per, 1.0), reduction)
-    target = B.exp(_masked_log_softmax(r, m))
-    mf = cast_like(m, s)
-    per = -B.sum_axis(target * mf * B.where(m, _masked_log_softmax(s, m), 0.0), -1)
-    return _reduce_queries(per, B.sum_axis(mf, -1), reduction)
+        per = -xp.sum(xp.softmax(r, axis=-1) * xp.log_softmax(s, axis=-1), axis=-1)
+        return _reduce_queries(xp, per, xp.full_like(per, 1.0), reduction)
+    target = xp.exp(_masked_log_softmax(xp, r, m))
+    mf = cast_like(xp, m, s)
+    per = -xp.sum(target * mf * xp.where(m, _masked_log_softmax(xp, s, m), 0.0), axis=-1)
+    return _reduce_queries(xp, per, xp.sum(mf, axis=-1), reduction)
 
 
 def listmle_loss(
-    scores: Any, relevance: Any, *, mask: Any = None, reduction: str = "mean"
-) -> Array:
+    scores: ArrayT, relevance: ArrayT, *, mask: ArrayT | None = None, reduction: str = "mean"
+) -> ArrayT:
     r"""ListMLE: the negative log-likelihood of the ideal ranking under the Plackett-Luce model.
 
     With :math:`\pi` the items sorted by relevance (descending, ties in the order given),
@@ -469,23 +467,23 @@ def listmle_loss(
         1.791759
     """
     check_reduction(reduction)
-    s, r, m = _prepare(scores, relevance, mask)
-    m_sorted, s_sorted = _sorted_by(r, m, s)
-    x = B.where(m_sorted, s_sorted, _PAD)
-    mf = cast_like(m_sorted, s)
-    per = B.sum_axis((B.reverse_logcumsumexp(x) - x) * mf, -1)
-    return _reduce_queries(per, B.sum_axis(mf, -1), reduction)
+    xp, s, r, m = _prepare(scores, relevance, mask)
+    m_sorted, s_sorted = _sorted_by(xp, r, m, s)
+    x = xp.where(m_sorted, s_sorted, _PAD)
+    mf = cast_like(xp, m_sorted, s)
+    per = xp.sum((xp.reverse_logcumsumexp(x) - x) * mf, axis=-1)
+    return _reduce_queries(xp, per, xp.sum(mf, axis=-1), reduction)
 
 
 def lambdarank_loss(
-    scores: Any,
-    relevance: Any,
+    scores: ArrayT,
+    relevance: ArrayT,
     *,
     k: int | None = None,
     sigma: float = 1.0,
-    mask: Any = None,
+    mask: ArrayT | None = None,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""LambdaRank: RankNet's pair loss weighted by how much swapping the pair changes NDCG@k.
 
     .. math::
@@ -529,33 +527,33 @@ def lambdarank_loss(
     check_reduction(reduction)
     k = _check_k(k)
     sigma = check_positive("sigma", sigma)
-    s, r, m = _prepare(scores, relevance, mask)
+    xp, s, r, m = _prepare(scores, relevance, mask)
     n = s.shape[-1]
     # the rank of every item under the current scores (padding last), without gradient
-    order = B.argsort_desc(B.where(m, B.detach(s), float("-inf")))
-    rank = B.argsort_desc(-cast_like(order, s))  # inverse permutation
-    inv_disc = B.gather_last(B.full_like(s, 0.0) + _discounts(n, k, s), rank)
+    order = xp.argsort_desc(xp.where(m, xp.detach(s), float("-inf")))
+    rank = xp.argsort_desc(-cast_like(xp, order, s))  # inverse permutation
+    inv_disc = xp.gather_last(xp.full_like(s, 0.0) + _discounts(xp, n, k, s), rank)
     g = _gain(r, "exp2")
-    ideal = _dcg(r, r, m, k, "exp2")
-    delta = B.abs((g[:, :, None] - g[:, None, :])
+    ideal = _dcg(xp, r, r, m, k, "exp2")
+    delta = xp.abs((g[:, :, None] - g[:, None, :])
                   * (inv_disc[:, :, None] - inv_disc[:, None, :]))
-    delta = B.safe_divide(delta, ideal[:, None, None] + 0.0 * delta)
-    terms, valid = _pair_terms(s, r, m, sigma)
-    per = B.sum_axis(B.sum_axis(B.detach(delta) * terms * valid, -1), -1)
-    return _reduce_queries(per, B.sum_axis(B.sum_axis(valid, -1), -1), reduction)
+    delta = xp.safe_divide(delta, ideal[:, None, None] + 0.0 * delta)
+    terms, valid = _pair_terms(xp, s, r, m, sigma)
+    per = xp.sum(xp.sum(xp.detach(delta) * terms * valid, axis=-1), axis=-1)
+    return _reduce_queries(xp, per, xp.sum(xp.sum(valid, axis=-1), axis=-1), reduction)
 
 
 # ------------------------------------------------------------------------------------- DPO
 def dpo_loss(
-    policy_chosen: Any,
-    policy_rejected: Any,
-    ref_chosen: Any,
-    ref_rejected: Any,
+    policy_chosen: ArrayT,
+    policy_rejected: ArrayT,
+    ref_chosen: ArrayT,
+    ref_rejected: ArrayT,
     *,
     beta: float = 0.1,
     label_smoothing: float = 0.0,
     reduction: str = "mean",
-) -> Array:
+) -> ArrayT:
     r"""Direct preference optimisation: a pairwise logistic loss on log-probability ratios.
 
     With the log-probabilities of the chosen and rejected responses under the policy
@@ -611,15 +609,15 @@ def dpo_loss(
     eps = check_closed_interval("label_smoothing", label_smoothing, 0.0, 0.5)
     if eps >= 0.5:
         raise ValueError(f"label_smoothing must be < 0.5 (0.5 would ignore the labels); got {eps}")
-    pc, pr = prepare_pair(policy_chosen, policy_rejected, input_name="policy_chosen",
-                          target_name="policy_rejected")
-    rc, rr = prepare_pair(ref_chosen, ref_rejected, input_name="ref_chosen",
-                          target_name="ref_rejected")
-    check_same_kind(policy_chosen=pc, ref_chosen=rc)
+    xp, pc, pr = prepare_pair(policy_chosen, policy_rejected, input_name="policy_chosen",
+                              target_name="policy_rejected")
+    _, rc, rr = prepare_pair(ref_chosen, ref_rejected, input_name="ref_chosen",
+                             target_name="ref_rejected")
+    namespace(policy_chosen=pc, ref_chosen=rc)
     check_same_shape(pc, rc, "policy_chosen", "ref_chosen")
-    rc, rr = cast_like(rc, pc), cast_like(rr, pc)
+    rc, rr = cast_like(xp, rc, pc), cast_like(xp, rr, pc)
     z = beta * ((pc - pr) - (rc - rr))
-    loss = -(1.0 - eps) * B.log_sigmoid(z) - eps * B.log_sigmoid(-z)
+    loss = -(1.0 - eps) * xp.log_sigmoid(z) - eps * xp.log_sigmoid(-z)
     return reduce(loss, reduction)
 
 

@@ -4,6 +4,9 @@ All functions take ``input`` (the prediction :math:`\hat y`) and ``target`` (:ma
 the same shape, as NumPy arrays or torch tensors, and work on the residual
 :math:`r = \hat y - y`. Each loss has a NumPy-and-torch gradient ``<name>_grad`` that
 returns :math:`\partial L / \partial \hat y` for the same reduction.
+
+Four of them have a fused ``torch.nn.functional`` twin that tensors run (each docstring names
+it); the formula written here is what NumPy runs, and the tests hold the two together.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from lossbook import _backend as B
-from lossbook._backend import Array
-from lossbook._reduction import check_reduction, reduce, reduce_grad
+from lossbook._backend import ArrayT, Namespace
+from lossbook._reduction import check_reduction, gradient_of, reduce, reduce_grad
 from lossbook._validation import (
     check_finite_after,
     check_open_interval,
@@ -32,40 +34,32 @@ __all__ = [
 ]
 
 
-def _residual(input: Any, target: Any, reduction: str) -> Array:
+def _residual(input: Any, target: Any, reduction: str) -> tuple[Namespace, Any]:
     check_reduction(reduction)
-    input, target = prepare_pair(input, target)
-    return input - target
+    xp, input, target = prepare_pair(input, target)
+    return xp, input - target
 
 
 def _loss(
     input: Any,
     target: Any,
     reduction: str,
-    per_element: Callable[[Array], Array],
-    fused: str | None = None,
-    **knobs: float,
-) -> Array:
-    """Validate, apply ``per_element`` to the residual, reduce.
-
-    ``per_element`` is the formula the docstring shows, used for NumPy arrays. With tensors a
-    loss that has a fused ``torch.nn.functional`` twin computing the same formula (``fused``,
-    called with ``knobs``) runs that kernel instead: one pass forward and one backward, where
-    the formula written with tensor operators takes several (same value and gradient; the
-    tests check both paths against each other and against the reference).
-    """
+    per_element: Callable[[Namespace, Any], Any],
+    twin: str | None = None,
+    **knobs: Any,
+) -> Any:
+    """Validate, apply ``per_element(xp, residual)``, reduce; tensors run the fused ``twin``
+    (called with ``knobs``) when there is one."""
     check_reduction(reduction)
-    x, y = prepare_pair(input, target, finite=False)
-    if fused is not None and B.is_tensor(x):
-        out = getattr(B.functional(), fused)(x, y, reduction=reduction, **knobs)
-    else:
-        out = reduce(per_element(x - y), reduction)
+    xp, x, y = prepare_pair(input, target, finite=False)
+    out = xp.fused(twin, lambda: reduce(per_element(xp, x - y), reduction),
+                   x, y, reduction=reduction, **knobs)
     # any NaN or inf in input or target makes every one of these losses NaN or inf
-    return check_finite_after(out, reduction, input=x, target=y)
+    return check_finite_after(xp, out, reduction, input=x, target=y)
 
 
 # ----------------------------------------------------------------------------------------- MSE
-def mse(input: Any, target: Any, *, reduction: str = "mean") -> Array:
+def mse(input: ArrayT, target: ArrayT, *, reduction: str = "mean") -> ArrayT:
     r"""Mean squared error (squared L2 loss).
 
     The unreduced loss is :math:`\ell = \{l_1, \dots, l_N\}` with
@@ -97,6 +91,8 @@ def mse(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         ``sklearn.metrics.mean_squared_error``; many textbooks (and ``optax.l2_loss``) write
         :math:`\frac12 r^2` so that the gradient is exactly :math:`r`.
 
+        Tensors run the fused kernel ``torch.nn.functional.mse_loss`` (same value and gradient).
+
     References:
         Goodfellow, Bengio & Courville, *Deep Learning* (2016), section 5.5.1.
 
@@ -106,24 +102,14 @@ def mse(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> float(lb.mse(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0])))
         1.3333333333333333
     """
-    return _loss(input, target, reduction, lambda r: r * r, "mse_loss")
+    return _loss(input, target, reduction, lambda xp, r: r * r, "mse_loss")
 
 
-def mse_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
+@gradient_of(mse)
+def mse_grad(input: ArrayT, target: ArrayT, *, reduction: str = "mean") -> ArrayT:
     r"""Gradient of :func:`mse` with respect to ``input``: :math:`2 r` per element.
 
-    Args:
-        input: as in :func:`mse`.
-        target: as in :func:`mse`.
-        reduction: as in :func:`mse`.
-
-    Returns:
-        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
-        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
-        ``'none'`` (where it is the derivative of each element's own loss).
-
-    Raises:
-        The same errors as :func:`mse`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -131,12 +117,12 @@ def mse_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> lb.mse_grad(np.array([1.0, 2.0]), np.array([0.0, 0.0]), reduction="sum")
         array([2., 4.])
     """
-    r = _residual(input, target, reduction)
+    _, r = _residual(input, target, reduction)
     return reduce_grad(2.0 * r, reduction)
 
 
 # ----------------------------------------------------------------------------------------- MAE
-def mae(input: Any, target: Any, *, reduction: str = "mean") -> Array:
+def mae(input: ArrayT, target: ArrayT, *, reduction: str = "mean") -> ArrayT:
     r"""Mean absolute error (L1 loss).
 
     .. math::
@@ -163,30 +149,22 @@ def mae(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         Equals ``torch.nn.functional.l1_loss`` and
         ``sklearn.metrics.mean_absolute_error``. At :math:`r = 0` the gradient used is 0.
 
+        Tensors run the fused kernel ``torch.nn.functional.l1_loss`` (same value and gradient).
+
     Example:
         >>> import numpy as np
         >>> import lossbook as lb
         >>> float(lb.mae(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0])))
         0.6666666666666666
     """
-    return _loss(input, target, reduction, B.abs, "l1_loss")
+    return _loss(input, target, reduction, lambda xp, r: xp.abs(r), "l1_loss")
 
 
-def mae_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
+@gradient_of(mae)
+def mae_grad(input: ArrayT, target: ArrayT, *, reduction: str = "mean") -> ArrayT:
     r"""Gradient of :func:`mae` with respect to ``input``: :math:`\operatorname{sign}(r)`.
 
-    Args:
-        input: as in :func:`mae`.
-        target: as in :func:`mae`.
-        reduction: as in :func:`mae`.
-
-    Returns:
-        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
-        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
-        ``'none'`` (where it is the derivative of each element's own loss).
-
-    Raises:
-        The same errors as :func:`mae`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -194,12 +172,12 @@ def mae_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> lb.mae_grad(np.array([3.0, -1.0, 0.0]), np.zeros(3), reduction="none")
         array([ 1., -1.,  0.])
     """
-    r = _residual(input, target, reduction)
-    return reduce_grad(B.sign(r), reduction)
+    xp, r = _residual(input, target, reduction)
+    return reduce_grad(xp.sign(r), reduction)
 
 
 # --------------------------------------------------------------------------------------- Huber
-def huber(input: Any, target: Any, *, delta: float = 1.0, reduction: str = "mean") -> Array:
+def huber(input: ArrayT, target: ArrayT, *, delta: float = 1.0, reduction: str = "mean") -> ArrayT:
     r"""Huber loss: quadratic for small residuals, linear for large ones.
 
     .. math::
@@ -230,6 +208,9 @@ def huber(input: Any, target: Any, *, delta: float = 1.0, reduction: str = "mean
         Equals ``torch.nn.functional.huber_loss(delta=delta)``. Huber and
         :func:`smooth_l1` differ only by scale: ``huber(delta=d) == d * smooth_l1(beta=d)``.
 
+        Tensors run the fused kernel ``torch.nn.functional.huber_loss`` (same value and
+        gradient).
+
     References:
         Huber, P. J. (1964). Robust estimation of a location parameter. *Annals of
         Mathematical Statistics* 35(1).
@@ -242,32 +223,21 @@ def huber(input: Any, target: Any, *, delta: float = 1.0, reduction: str = "mean
     """
     delta = check_positive("delta", delta)
 
-    def per_element(r: Array) -> Array:
-        a = B.abs(r)
+    def per_element(xp: Namespace, r: Any) -> Any:
+        a = xp.abs(r)
         # Branch-free form: m = min(|r|, delta) never squares a huge residual (no overflow).
-        m = B.minimum(a, delta)
+        m = xp.minimum(a, delta)
         return 0.5 * m * m + delta * (a - m)
 
     return _loss(input, target, reduction, per_element, "huber_loss", delta=delta)
 
 
-def huber_grad(input: Any, target: Any, *, delta: float = 1.0, reduction: str = "mean") -> Array:
+@gradient_of(huber)
+def huber_grad(input: ArrayT, target: ArrayT, *, delta: float = 1.0, reduction: str = "mean") -> ArrayT:
     r"""Gradient of :func:`huber`: :math:`r` inside :math:`[-\delta, \delta]`, else
     :math:`\delta \operatorname{sign}(r)`, i.e. :math:`r` clipped to :math:`[-\delta, \delta]`.
 
-    Args:
-        input: as in :func:`huber`.
-        target: as in :func:`huber`.
-        delta: as in :func:`huber`.
-        reduction: as in :func:`huber`.
-
-    Returns:
-        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
-        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
-        ``'none'`` (where it is the derivative of each element's own loss).
-
-    Raises:
-        The same errors as :func:`huber`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -276,12 +246,12 @@ def huber_grad(input: Any, target: Any, *, delta: float = 1.0, reduction: str = 
         array([ 0.5,  1. , -1. ])
     """
     delta = check_positive("delta", delta)
-    r = _residual(input, target, reduction)
-    return reduce_grad(B.sign(r) * B.minimum(B.abs(r), delta), reduction)
+    xp, r = _residual(input, target, reduction)
+    return reduce_grad(xp.sign(r) * xp.minimum(xp.abs(r), delta), reduction)
 
 
 # ----------------------------------------------------------------------------------- Smooth L1
-def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "mean") -> Array:
+def smooth_l1(input: ArrayT, target: ArrayT, *, beta: float = 1.0, reduction: str = "mean") -> ArrayT:
     r"""Smooth L1 loss: Huber rescaled so that the linear part has slope 1.
 
     .. math::
@@ -311,6 +281,9 @@ def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "m
         Equals ``torch.nn.functional.smooth_l1_loss(beta=beta)``; torch also accepts
         ``beta=0`` (pure L1), lossbook asks for :func:`mae` instead.
 
+        Tensors run the fused kernel ``torch.nn.functional.smooth_l1_loss`` (same value and
+        gradient).
+
     References:
         Girshick, R. (2015). Fast R-CNN. ICCV.
 
@@ -322,30 +295,19 @@ def smooth_l1(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "m
     """
     beta = check_positive("beta", beta)
 
-    def per_element(r: Array) -> Array:
-        a = B.abs(r)
-        m = B.minimum(a, beta)  # same branch-free trick as huber
+    def per_element(xp: Namespace, r: Any) -> Any:
+        a = xp.abs(r)
+        m = xp.minimum(a, beta)  # same branch-free trick as huber
         return m * m / (2.0 * beta) + (a - m)
 
     return _loss(input, target, reduction, per_element, "smooth_l1_loss", beta=beta)
 
 
-def smooth_l1_grad(input: Any, target: Any, *, beta: float = 1.0, reduction: str = "mean") -> Array:
+@gradient_of(smooth_l1)
+def smooth_l1_grad(input: ArrayT, target: ArrayT, *, beta: float = 1.0, reduction: str = "mean") -> ArrayT:
     r"""Gradient of :func:`smooth_l1`: :math:`r / \beta` clipped to :math:`[-1, 1]`.
 
-    Args:
-        input: as in :func:`smooth_l1`.
-        target: as in :func:`smooth_l1`.
-        beta: as in :func:`smooth_l1`.
-        reduction: as in :func:`smooth_l1`.
-
-    Returns:
-        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
-        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
-        ``'none'`` (where it is the derivative of each element's own loss).
-
-    Raises:
-        The same errors as :func:`smooth_l1`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -354,15 +316,15 @@ def smooth_l1_grad(input: Any, target: Any, *, beta: float = 1.0, reduction: str
         array([0.25, 1.  ])
     """
     beta = check_positive("beta", beta)
-    r = _residual(input, target, reduction)
-    return reduce_grad(B.sign(r) * B.minimum(B.abs(r) / beta, 1.0), reduction)
+    xp, r = _residual(input, target, reduction)
+    return reduce_grad(xp.sign(r) * xp.minimum(xp.abs(r) / beta, 1.0), reduction)
 
 
 # ------------------------------------------------------------------------------------ log-cosh
 _LOG2 = math.log(2.0)
 
 
-def log_cosh(input: Any, target: Any, *, reduction: str = "mean") -> Array:
+def log_cosh(input: ArrayT, target: ArrayT, *, reduction: str = "mean") -> ArrayT:
     r"""Log-cosh loss: :math:`\log\cosh(r)`, like :math:`r^2/2` near 0 and :math:`|r| - \log 2`
     far away.
 
@@ -398,30 +360,20 @@ def log_cosh(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         array([   0.        , 9999.30685282])
     """
 
-    def per_element(r: Array) -> Array:
-        a = B.abs(r)
+    def per_element(xp: Namespace, r: Any) -> Any:
+        a = xp.abs(r)
         # log(cosh r) = |r| + log1p(exp(-2|r|)) - log 2: exp of a non-positive number never
         # overflows.
-        return a + B.log1p(B.exp(-2.0 * a)) - _LOG2
+        return a + xp.log1p(xp.exp(-2.0 * a)) - _LOG2
 
     return _loss(input, target, reduction, per_element)
 
 
-def log_cosh_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
+@gradient_of(log_cosh)
+def log_cosh_grad(input: ArrayT, target: ArrayT, *, reduction: str = "mean") -> ArrayT:
     r"""Gradient of :func:`log_cosh`: :math:`\tanh(r)`, bounded by 1 like MAE's.
 
-    Args:
-        input: as in :func:`log_cosh`.
-        target: as in :func:`log_cosh`.
-        reduction: as in :func:`log_cosh`.
-
-    Returns:
-        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
-        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
-        ``'none'`` (where it is the derivative of each element's own loss).
-
-    Raises:
-        The same errors as :func:`log_cosh`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -429,12 +381,12 @@ def log_cosh_grad(input: Any, target: Any, *, reduction: str = "mean") -> Array:
         >>> lb.log_cosh_grad(np.array([0.0, 1e4]), np.zeros(2), reduction="none")
         array([0., 1.])
     """
-    r = _residual(input, target, reduction)
-    return reduce_grad(B.tanh(r), reduction)
+    xp, r = _residual(input, target, reduction)
+    return reduce_grad(xp.tanh(r), reduction)
 
 
 # ------------------------------------------------------------------------------------ quantile
-def quantile(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean") -> Array:
+def quantile(input: ArrayT, target: ArrayT, *, q: float = 0.5, reduction: str = "mean") -> ArrayT:
     r"""Quantile (pinball) loss: fits the ``q``-th conditional quantile instead of the mean.
 
     With :math:`u_n = y_n - \hat y_n` (target minus prediction),
@@ -478,26 +430,15 @@ def quantile(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean"
     """
     q = check_open_interval("q", q, 0.0, 1.0)
     # r = prediction - target = -u
-    return _loss(input, target, reduction, lambda r: B.where(r > 0, (1.0 - q) * r, -q * r))
+    return _loss(input, target, reduction, lambda xp, r: xp.where(r > 0, (1.0 - q) * r, -q * r))
 
 
-def quantile_grad(input: Any, target: Any, *, q: float = 0.5, reduction: str = "mean") -> Array:
+@gradient_of(quantile)
+def quantile_grad(input: ArrayT, target: ArrayT, *, q: float = 0.5, reduction: str = "mean") -> ArrayT:
     r"""Gradient of :func:`quantile` with respect to ``input``: :math:`1 - q` where the
     prediction is too high, :math:`-q` elsewhere.
 
-    Args:
-        input: as in :func:`quantile`.
-        target: as in :func:`quantile`.
-        q: as in :func:`quantile`.
-        reduction: as in :func:`quantile`.
-
-    Returns:
-        :math:`\partial L / \partial \hat y`, shaped like ``input`` and of the same kind:
-        divided by the number of elements for ``'mean'``, per element for ``'sum'`` and
-        ``'none'`` (where it is the derivative of each element's own loss).
-
-    Raises:
-        The same errors as :func:`quantile`.
+    {gradient sections}
 
     Example:
         >>> import numpy as np
@@ -506,5 +447,5 @@ def quantile_grad(input: Any, target: Any, *, q: float = 0.5, reduction: str = "
         array([-0.9,  0.1])
     """
     q = check_open_interval("q", q, 0.0, 1.0)
-    r = _residual(input, target, reduction)
-    return reduce_grad(B.where(r > 0, B.full_like(r, 1.0 - q), B.full_like(r, -q)), reduction)
+    xp, r = _residual(input, target, reduction)
+    return reduce_grad(xp.where(r > 0, xp.full_like(r, 1.0 - q), xp.full_like(r, -q)), reduction)
