@@ -200,7 +200,8 @@ def load_corpus() -> str:
     """
     from importlib.resources import files
 
-    return files("lossbook").joinpath("data", "corpus.txt").read_text(encoding="utf-8")
+    # one name per joinpath: Python 3.10's Traversable.joinpath takes a single argument
+    return files("lossbook").joinpath("data").joinpath("corpus.txt").read_text(encoding="utf-8")
 
 
 class RankingData(NamedTuple):

@@ -72,12 +72,12 @@ def plot_descent_1d(
 ) -> Any:
     """Draw the curve ``f`` and the successive iterates ``path`` of gradient descent on it."""
     ax = _axes(ax)
-    path = np.asarray(path, dtype=float)
-    lo, hi = xlim or (min(path.min(), -1.0) - 0.5, max(path.max(), 1.0) + 0.5)
+    steps = np.asarray(path, dtype=float)
+    lo, hi = xlim or (min(steps.min(), -1.0) - 0.5, max(steps.max(), 1.0) + 0.5)
     w = np.linspace(lo, hi, 400)
     ax.plot(w, f(w), color="C0", label="loss $L(w)$")
-    ax.plot(path, f(path), "o-", color="C3", ms=4, lw=1, label="iterates")
-    ax.plot(path[:1], f(path[:1]), "s", color="k", ms=6, label="start")
+    ax.plot(steps, f(steps), "o-", color="C3", ms=4, lw=1, label="iterates")
+    ax.plot(steps[:1], f(steps[:1]), "s", color="k", ms=6, label="start")
     ax.set(title=title, xlabel=xlabel, ylabel="loss")
     ax.legend(fontsize="small")
     return ax
