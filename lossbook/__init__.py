@@ -6,6 +6,7 @@ autograd. ``import lossbook`` does not import torch.
 """
 
 from lossbook import datasets
+from lossbook._backend import ArrayT  # the type of the signatures (not in __all__: no loss)
 from lossbook._reduction import reduce
 from lossbook.business import (
     CompositeLoss,

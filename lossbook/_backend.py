@@ -52,6 +52,7 @@ __all__ = ["ArrayT", "Namespace", "NumPyNamespace", "TorchNamespace", "NUMPY", "
 
 ArrayT = TypeVar("ArrayT", "np.ndarray | np.number", "torch.Tensor")
 """A NumPy array (or NumPy scalar) or a torch tensor: one kind throughout a signature."""
+ArrayT.__module__ = "lossbook"  # public as lossbook.ArrayT: the API reference documents it there
 
 T = TypeVar("T")
 
