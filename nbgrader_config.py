@@ -9,9 +9,21 @@ go below the call.
 """
 
 import os
-
-from lossbook_grader.config import configure_course
+import sys
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
-configure_course(c, os.path.dirname(os.path.abspath(__file__)))
+try:
+    from lossbook_grader.config import configure_course
+except ImportError as error:
+    # Without the grader, nbgrader would log this file's error and go on with its defaults:
+    # student code would run unsandboxed and unguarded. Only a student's `nbgrader validate`
+    # may go on (it runs their own notebook); every other command stops here. SystemExit,
+    # unlike an Exception, is not swallowed by traitlets' config loader.
+    if "validate" not in sys.argv[1:2]:
+        raise SystemExit(
+            f"nbgrader_config.py: the lossbook grader is not installed ({error}). Install it "
+            "with `make venv`, or `pip install -e grader` in this folder, and run again."
+        ) from error
+else:
+    configure_course(c, os.path.dirname(os.path.abspath(__file__)))

@@ -215,3 +215,33 @@ def test_the_installed_library_has_no_command():
     assert not [ep.name for ep in scripts if ep.dist and ep.dist.name == "lossbook"]
     assert [ep.value for ep in scripts if ep.name == "lossbook-grade"] == \
         ["lossbook_grader.cli:main"]
+
+
+def test_nbgrader_refuses_to_grade_without_the_grader(tmp_path):
+    """Without lossbook_grader, nbgrader would log nbgrader_config.py's ImportError and grade
+    with its defaults: student code unsandboxed. The config stops every command but a
+    student's ``validate`` instead."""
+    from lossbook_grader.course import course_env, make_course_copy
+
+    course = make_course_copy(tmp_path / "course")
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['lossbook_grader'] = None  # as if only lossbook were installed\n")
+    env = course_env(PYTHONPATH=str(block))
+    nbgrader = str(Path(sys.executable).with_name("nbgrader"))
+    for command in (["autograde", "01-regression"], ["generate_assignment", "01-regression"]):
+        proc = subprocess.run([nbgrader, *command], cwd=course, env=env, capture_output=True,
+                              text=True, timeout=300)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-2000:]
+        assert "the lossbook grader is not installed" in out, out[-2000:]
+        assert "pip install -e grader" in out
+    assert not (course / "gradebook.db").exists()  # stopped before nbgrader touched anything
+    # a student's validate still runs their notebook (here the answered source notebook)
+    notebook = course / "solutions" / "01-regression" / "regression-losses.ipynb"
+    proc = subprocess.run([nbgrader, "validate", str(notebook)], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert "the lossbook grader is not installed" not in out
+    assert "Success! Your notebook passes all the tests." in out, out[-2000:]
