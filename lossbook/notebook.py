@@ -1,7 +1,10 @@
 """One call at the top of every notebook: seed everything, pick a device, say where we run.
 
-Also :func:`progress`, the progress bar of the notebooks' long loops, and :func:`glue`, which
-hands a computed number to the book's prose so that no number is typed by hand.
+Also the helpers every chapter uses, written once here (as d2l collects its ``#@save``
+functions into a package) and imported by the chapters: :func:`tensor` and :func:`to_numpy`,
+which move data between NumPy and torch; :func:`train`, the training loop; :func:`progress`,
+the progress bar of the notebooks' long loops; and :func:`glue`, which hands a computed number
+to the book's prose so that no number is typed by hand.
 """
 
 from __future__ import annotations
@@ -13,13 +16,22 @@ import random
 import re
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["Environment", "glue", "pick_device", "progress", "setup"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Environment", "glue", "pick_device", "progress", "setup", "tensor", "to_numpy",
+           "train"]
+
+T = TypeVar("T")
+
+_chosen_device: str | None = None  # the device of the last setup() call: tensor()'s default
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,8 @@ def setup(seed: int = 0, *, device: str | None = None, verbose: bool = True) -> 
     """Seed Python, NumPy and torch, choose the device and print a one-line summary.
 
     TF32 matrix multiplication is switched off on CUDA so that results agree with the CPU to
-    float32 precision (the exercises' tolerances assume it).
+    float32 precision (the exercises' tolerances assume it). The device chosen here is where
+    :func:`tensor` puts its tensors unless told otherwise.
 
     Example:
         >>> env = setup(seed=1, device="cpu", verbose=False)
@@ -77,6 +90,7 @@ def setup(seed: int = 0, *, device: str | None = None, verbose: bool = True) -> 
     """
     import lossbook
 
+    global _chosen_device
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     random.seed(seed)
@@ -85,9 +99,12 @@ def setup(seed: int = 0, *, device: str | None = None, verbose: bool = True) -> 
     try:
         import torch
     except ImportError:
-        torch = None
+        have_torch = False
+    else:
+        have_torch = True
     dev = pick_device(device)
-    if torch is not None:
+    _chosen_device = dev
+    if have_torch:
         torch_version = torch.__version__
         torch.manual_seed(seed)  # seeds every CUDA device too
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -103,6 +120,177 @@ def setup(seed: int = 0, *, device: str | None = None, verbose: bool = True) -> 
     if verbose:
         print(env.summary(), file=sys.stdout)
     return env
+
+
+def tensor(values: npt.ArrayLike | torch.Tensor, dtype: torch.dtype | None = None, *,
+           device: str | torch.device | None = None) -> torch.Tensor:
+    """``values`` (a list, a NumPy array, a tensor) as a torch tensor on the notebook's device.
+
+    ``torch.as_tensor(values, dtype=dtype, device=device)`` with the chapters' two defaults:
+    ``dtype`` float32, the precision models train in and one that every device has (Apple's
+    MPS has no float64); ``device`` the one :func:`setup` chose (:func:`pick_device`'s choice
+    if ``setup`` has not been called). Like ``torch.as_tensor`` it copies only when it must.
+
+    Args:
+        values: the data.
+        dtype: the torch dtype; ``None`` for float32. Class indices want ``torch.long``.
+        device: ``"cpu"``, ``"cuda"``, ``"mps"`` or a ``torch.device``; ``None`` for the
+            notebook's device.
+
+    Returns:
+        A tensor of that dtype on that device.
+
+    Example:
+        >>> import torch
+        >>> x = tensor([1, 2, 3], device="cpu")
+        >>> x.dtype, x.device.type
+        (torch.float32, 'cpu')
+        >>> tensor([[2, 0]], torch.long, device="cpu")
+        tensor([[2, 0]])
+    """
+    import torch
+
+    return torch.as_tensor(values, dtype=torch.float32 if dtype is None else dtype,
+                           device=_default_device() if device is None else device)
+
+
+def _default_device() -> str:
+    return _chosen_device if _chosen_device is not None else pick_device()
+
+
+def to_numpy(values: torch.Tensor | npt.ArrayLike) -> np.ndarray:
+    """``values`` as a NumPy array, for printing, plotting and scikit-learn.
+
+    A tensor is detached from autograd (NumPy cannot hold its gradient history) and copied to
+    the CPU if it is on a GPU: ``values.detach().cpu().numpy()``. Anything else goes through
+    ``np.asarray``. For a tensor on the CPU the result shares its memory with the tensor.
+
+    Example:
+        >>> import torch
+        >>> w = torch.tensor([1.5, -2.0], requires_grad=True)
+        >>> to_numpy(2 * w)
+        array([ 3., -4.], dtype=float32)
+    """
+    torch_module = sys.modules.get("torch")  # no tensor without torch: never import it here
+    if torch_module is not None and isinstance(values, torch_module.Tensor):
+        return cast("torch.Tensor", values).detach().cpu().numpy()
+    return np.asarray(values)
+
+
+# --------------------------------------------------------------------------------------------
+# The training loop
+# --------------------------------------------------------------------------------------------
+
+_SCHEDULES = ("cosine", "linear")
+
+
+def train(params: Iterable[torch.Tensor], loss_fn: Callable[[], torch.Tensor], *, steps: int,
+          lr: float | None = None,
+          optimizer: str | Callable[[list[torch.Tensor]], torch.optim.Optimizer] = "adam",
+          schedule: str | None = None, every: int | None = None,
+          probe: Callable[[], T] | None = None, desc: str | None = None) -> list[tuple[int, T]]:
+    """Minimise ``loss_fn()`` over ``params`` by gradient descent: the training loop, once.
+
+    Each of the ``steps`` steps clears the gradients, calls ``loss_fn()`` (which computes the
+    loss of the current parameters, on the whole data or on a batch it draws), backpropagates
+    and lets the optimizer update ``params``::
+
+        optimizer.zero_grad(); loss = loss_fn(); loss.backward(); optimizer.step()
+
+    written as ``optimizer.step(closure)``, the form every torch optimizer accepts, so that
+    L-BFGS, which evaluates the loss several times per step, works too. Nothing here is random:
+    seed the model's initial weights and any batch sampling yourself (a ``torch.Generator`` on
+    the CPU gives the same batches on every device), and two runs are identical.
+
+    Args:
+        params: the tensors to learn (``model.parameters()``, or leaf tensors with
+            ``requires_grad=True``).
+        loss_fn: a function of no arguments that returns the scalar loss tensor.
+        steps: the number of optimizer steps.
+        lr: the learning rate of ``"adam"`` or ``"sgd"``; ``None`` for torch's default.
+        optimizer: ``"adam"`` (``torch.optim.Adam``), ``"sgd"`` (plain gradient descent,
+            ``torch.optim.SGD``), or a function that builds an optimizer from the list of
+            parameters, such as ``functools.partial(torch.optim.LBFGS, max_iter=100)`` (then
+            ``lr`` is set there, not here). One step of L-BFGS runs up to ``max_iter``
+            iterations: ``steps=1`` is usually what you want.
+        schedule: ``None`` (a constant learning rate), ``"cosine"`` (it decays to 0 along a
+            half cosine, ``CosineAnnealingLR``) or ``"linear"`` (to 0 along a straight line).
+        every: record ``probe()`` every ``every`` steps (and before the first and after the
+            last); ``None``: before the first and after the last only.
+        probe: a function of no arguments, called without gradient tracking, whose result is
+            recorded: a metric on held-out data, the weights, a training loss.
+        desc: the label of a progress bar (:func:`progress`, cleared when done); ``None``
+            shows none.
+
+    Returns:
+        The records, a list of ``(step, probe())`` pairs; ``step`` is the number of updates
+        made before the call. Empty without ``probe``.
+
+    Raises:
+        ValueError: if ``steps``, ``every``, ``optimizer`` or ``schedule`` is not one of the
+            values above, or ``lr`` is given with an optimizer function.
+
+    Example:
+        A convex loss, :math:`(w - 3)^2`, minimised by plain gradient descent:
+
+        >>> import torch
+        >>> w = torch.zeros(1, requires_grad=True)
+        >>> history = train([w], lambda: ((w - 3) ** 2).sum(), steps=50, optimizer="sgd",
+        ...                 lr=0.1, every=25, probe=lambda: round(w.item(), 4))
+        >>> history
+        [(0, 0.0), (25, 2.9887), (50, 3.0)]
+    """
+    import torch
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer; got {steps!r}")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                              or every < 1):
+        raise ValueError(f"every must be a positive integer or None; got {every!r}")
+    if schedule is not None and schedule not in _SCHEDULES:
+        raise ValueError(f"schedule must be None, 'cosine' or 'linear'; got {schedule!r}")
+    params = list(params)
+    opt: torch.optim.Optimizer
+    if isinstance(optimizer, str):
+        named = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}.get(optimizer)
+        if named is None:
+            raise ValueError("optimizer must be 'adam', 'sgd' or a function that builds a "
+                             f"torch optimizer; got {optimizer!r}")
+        opt = named(params) if lr is None else named(params, lr=lr)
+    else:
+        if lr is not None:
+            raise ValueError("lr goes into the optimizer function, not into train(); got "
+                             f"lr={lr!r} with optimizer={optimizer!r}")
+        opt = optimizer(params)
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+    if schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    elif schedule == "linear":
+        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / max(steps, 1))
+
+    # torch annotates a closure as returning a float; every optimizer takes the loss tensor
+    def closure() -> float:
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss  # type: ignore[return-value]
+
+    history: list[tuple[int, T]] = []
+
+    def record(step: int) -> None:
+        if probe is not None:
+            with torch.no_grad():
+                history.append((step, probe()))
+
+    for step in (range(steps) if desc is None
+                 else progress(range(steps), desc=desc, leave=False)):
+        if step == 0 or (every is not None and step % every == 0):
+            record(step)
+        opt.step(closure)
+        if scheduler is not None:
+            scheduler.step()
+    record(steps)
+    return history
 
 
 def glue(name: str, value: Any) -> Any:
@@ -252,7 +440,7 @@ def _widget_bar(iterable: Iterable[Any] | None, **kwargs: Any) -> Any:
     except ImportError:
         return None
 
-    class _Bar(auto_tqdm):  # type: ignore[misc, valid-type]
+    class _Bar(auto_tqdm):  # type: ignore[misc]
         monitor_interval = 0  # no monitor thread: it can warn from the background
 
     # tqdm.auto falls back to the text bar in consoles such as qtconsole: keep that off stderr
@@ -266,7 +454,7 @@ def _text_bar(iterable: Iterable[Any] | None, **kwargs: Any) -> Any:
     except ImportError:
         return None
 
-    class _Bar(std_tqdm):  # type: ignore[misc, valid-type]
+    class _Bar(std_tqdm):  # type: ignore[misc]
         monitor_interval = 0
 
     if _kernel_shell() is None:

@@ -1,8 +1,12 @@
 """The registry of lossbook losses that drives the generic tests (see test_common.py).
 
 Each entry names the lossbook function, its NumPy gradient (if any), the knob settings to
-try, and an independent reference: a torch.nn.functional twin, a scikit-learn metric or a
-naive loop written here. A new loss joins every generic test by adding one entry.
+try, the kind of inputs it takes, and an independent reference: a torch.nn.functional twin, a
+scikit-learn metric or a naive loop written here. A new loss joins every generic test by
+adding one entry.
+
+The inputs come from ``lossbook.testing.INPUTS``, the one registry of input makers, which the
+benchmark (bench/losses.py) uses too, at its own sizes: a kind of input is declared there once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ import torch.nn.functional as F
 from sklearn.metrics import mean_pinball_loss
 
 import lossbook as lb
+from lossbook.testing import INPUTS
+
+
+def _inputs(kind: str) -> dict[str, Callable[..., tuple[np.ndarray, ...]]]:
+    """The ``make`` and ``extreme`` fields of a case whose inputs are of this kind."""
+    return {"make": INPUTS[kind].make, "extreme": INPUTS[kind].extreme}
+
+
+# test_validation.py draws the ranking metrics' and perplexity's inputs from these
+_lists = INPUTS["lists"].make
+_sequences = INPUTS["token_logits"].make
 
 
 def _reduce(per_element: np.ndarray, reduction: str) -> np.ndarray | float:
@@ -58,22 +73,14 @@ def _torch_ref(fn: Callable[..., torch.Tensor], **fixed: Any) -> Callable[..., A
     return ref
 
 
-def _regression_inputs(rng: np.random.Generator, scale: float = 2.0):
-    return rng.normal(0.0, scale, size=(7, 3)), rng.normal(0.0, scale, size=(7, 3))
-
-
-def _regression_extreme():
-    big = 1e4
-    return np.array([big, -big, 0.5, 0.0]), np.array([-big, big, 0.0, 0.0])
-
-
 @dataclass(frozen=True)
 class LossCase:
     """One loss in the registry.
 
     ``make(rng, scale)`` returns the loss's array arguments as a tuple of NumPy arrays (the first
     is the one the generic tests differentiate); ``extreme()`` returns arguments at which value
-    and gradient must still be finite. ``reference(*arrays, reduction, **knobs)`` is the
+    and gradient must still be finite. Both come from ``lossbook.testing.INPUTS`` (regression
+    inputs unless said otherwise). ``reference(*arrays, reduction, **knobs)`` is the
     independent implementation. ``plain_mean`` says that ``'mean'`` is the
     mean of the ``'none'`` output (false for class-weighted cross-entropy, for example).
     """
@@ -83,8 +90,8 @@ class LossCase:
     grad: Callable[..., Any] | None
     reference: Callable[..., Any]
     knob_settings: tuple[dict[str, Any], ...] = field(default=({},))
-    make: Callable[..., tuple[np.ndarray, np.ndarray]] = _regression_inputs
-    extreme: Callable[[], tuple[np.ndarray, np.ndarray]] = _regression_extreme
+    make: Callable[..., tuple[np.ndarray, ...]] = INPUTS["regression"].make
+    extreme: Callable[[], tuple[np.ndarray, ...]] = INPUTS["regression"].extreme
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     plain_mean: bool = True
     zero_at_target: bool = False  # loss(y, y) == 0: true for the regression losses
@@ -133,76 +140,6 @@ def _torch_call(fn: Callable[..., torch.Tensor]) -> Callable[..., Any]:
         return _np(fn(_t(input), _t(target), reduction=reduction, **_knobs_t(knobs)))
 
     return ref
-
-
-def _probs(rng, scale=2.0):
-    z = rng.normal(0, scale, size=(6, 4))
-    return 0.5 * (1 + np.tanh(z / 2)), rng.uniform(0, 1, size=(6, 4))  # sigmoid, no overflow
-
-
-def _logits_binary(rng, scale=2.0):
-    return rng.normal(0, scale, size=(6, 4)), (rng.uniform(size=(6, 4)) < 0.4).astype(np.float64)
-
-
-def _logits_soft(rng, scale=2.0):
-    return rng.normal(0, scale, size=(6, 4)), rng.uniform(0, 1, size=(6, 4))
-
-
-def _logits_classes(rng, scale=2.0, n=9, c=4):
-    return rng.normal(0, scale, size=(n, c)), rng.integers(0, c, size=n)
-
-
-def _logits_spatial(rng, scale=2.0):
-    return rng.normal(0, scale, size=(3, 4, 5)), rng.integers(0, 4, size=(3, 5))
-
-
-def _logits_probs(rng, scale=2.0):
-    x = rng.normal(0, scale, size=(5, 4))
-    t = rng.uniform(0, 1, size=(5, 4))
-    return x, t / t.sum(axis=1, keepdims=True)
-
-
-def _scores_pm1(rng, scale=2.0):
-    return rng.normal(0, scale, size=(12,)), rng.choice([-1.0, 1.0], size=12)
-
-
-def _log_probs(rng, scale=2.0):
-    q = rng.normal(0, scale, size=(5, 4))
-    t = rng.uniform(0, 1, size=(5, 4))
-    t[0, 0] = 0.0  # a zero target probability (0 log 0 = 0)
-    m = q.max(axis=1, keepdims=True)
-    log_q = q - m - np.log(np.exp(q - m).sum(axis=1, keepdims=True))
-    return log_q, t / t.sum(axis=1, keepdims=True)
-
-
-def _sequences(rng, scale=2.0):
-    return rng.normal(0, scale, size=(3, 6, 5)), rng.integers(0, 5, size=(3, 6))
-
-
-def _extreme_binary():
-    return np.array([1e4, -1e4, 1e4, -1e4, 0.0]), np.array([1.0, 0.0, 0.0, 1.0, 1.0])
-
-
-def _extreme_probs():
-    return np.array([0.0, 1.0, 0.0, 1.0, 0.5]), np.array([0.0, 1.0, 1.0, 0.0, 1.0])
-
-
-def _extreme_classes():
-    return np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0]]), np.array([1, 1, 2])
-
-
-def _extreme_pm1():
-    return np.array([1e4, -1e4, 1e4, -1e4]), np.array([1.0, 1.0, -1.0, -1.0])
-
-
-def _extreme_log_probs():
-    return np.array([[0.0, -1e4], [-1e4, 0.0]]), np.array([[0.5, 0.5], [1.0, 0.0]])
-
-
-def _extreme_sequences():
-    x = np.zeros((1, 3, 4))
-    x[0, 0, 0], x[0, 1, 3], x[0, 2, 2] = 1e4, -1e4, 1e4
-    return x, np.array([[2, 3, 0]])
 
 
 def _torchvision_focal(input, target, reduction, alpha=0.25, gamma=2.0):
@@ -263,46 +200,46 @@ CLASSIFICATION = (
     LossCase("binary_cross_entropy", lb.binary_cross_entropy, None,
              _torch_call(F.binary_cross_entropy),
              ({}, {"weight": np.linspace(0.1, 2.0, 24).reshape(6, 4)}),
-             make=_probs, extreme=_extreme_probs),
+             **_inputs("probabilities")),
     LossCase("binary_cross_entropy_with_logits", lb.binary_cross_entropy_with_logits,
              lb.binary_cross_entropy_with_logits_grad,
              _torch_call(F.binary_cross_entropy_with_logits),
              ({}, {"pos_weight": W4}, {"weight": np.linspace(0.1, 2.0, 24).reshape(6, 4),
                                        "pos_weight": W4}),
-             make=_logits_soft, extreme=_extreme_binary),
+             **_inputs("soft_logits")),
     LossCase("cross_entropy", lb.cross_entropy, lb.cross_entropy_grad,
              _torch_call(F.cross_entropy),
              ({}, {"label_smoothing": 0.1}, {"weight": W4},
               {"weight": W4, "label_smoothing": 0.2}, {"ignore_index": 2},
               {"ignore_index": 0, "weight": W4, "label_smoothing": 0.3}),
-             make=_logits_classes, extreme=_extreme_classes, plain_mean=False),
+             **_inputs("class_logits"), plain_mean=False),
     LossCase("cross_entropy[spatial]", lb.cross_entropy, lb.cross_entropy_grad,
              _torch_call(F.cross_entropy),
              ({}, {"weight": W4, "label_smoothing": 0.1}),
-             make=_logits_spatial, extreme=_extreme_classes, plain_mean=False),
+             **_inputs("spatial_logits"), plain_mean=False),
     LossCase("cross_entropy[probabilities]", lb.cross_entropy, lb.cross_entropy_grad,
              _torch_call(F.cross_entropy),
              ({}, {"label_smoothing": 0.25}, {"weight": W4}),
-             make=_logits_probs, extreme=_extreme_classes),
+             **_inputs("probability_targets")),
     LossCase("focal_loss", lb.focal_loss, None, _torchvision_focal,
              ({}, {"gamma": 0.5}, {"alpha": None, "gamma": 0.0}, {"alpha": 0.9, "gamma": 3.0}),
-             make=_logits_binary, extreme=_extreme_binary),
+             **_inputs("binary_logits")),
     LossCase("softmax_focal_loss", lb.softmax_focal_loss, None, _softmax_focal_loop,
              ({}, {"gamma": 0.0}, {"gamma": 0.5, "alpha": W4}),
-             make=_logits_classes, extreme=_extreme_classes),
+             **_inputs("class_logits")),
     LossCase("hinge", lb.hinge, None, _hinge_reference, ({}, {"margin": 0.5}),
-             make=_scores_pm1, extreme=_extreme_pm1),
+             **_inputs("signed_scores")),
     LossCase("squared_hinge", lb.squared_hinge, None,
              lambda i, t, reduction, margin=1.0: _hinge_reference(i, t, reduction, margin, True),
-             ({}, {"margin": 2.0}), make=_scores_pm1, extreme=_extreme_pm1),
+             ({}, {"margin": 2.0}), **_inputs("signed_scores")),
     LossCase("multiclass_hinge", lb.multiclass_hinge, None, _torch_call(F.multi_margin_loss),
-             ({}, {"p": 2}, {"margin": 0.5}), make=_logits_classes, extreme=_extreme_classes),
+             ({}, {"p": 2}, {"margin": 0.5}), **_inputs("class_logits")),
     LossCase("kl_div", lb.kl_div, None, _kl_reference,
-             ({}, ), make=_log_probs, extreme=_extreme_log_probs,
+             ({}, ), **_inputs("log_probabilities"),
              reductions=("batchmean", "sum", "mean", "none"), elementwise_nonnegative=False),
     LossCase("next_token_cross_entropy", lb.next_token_cross_entropy, None,
              _next_token_reference, ({}, {"ignore_index": 3}),
-             make=_sequences, extreme=_extreme_sequences, plain_mean=False),
+             **_inputs("token_logits"), plain_mean=False),
 )
 
 # ----------------------------------------------------------------------------------- embedding
@@ -392,89 +329,34 @@ def _nt_xent_reference(z1, z2, reduction, temperature=0.5):
     return _reduce(np.array(per), reduction)
 
 
-def _pairs(rng, scale=2.0):
-    x1 = rng.normal(0, scale, size=(8, 3))
-    x2 = x1 + rng.normal(0, scale / 2, size=(8, 3))
-    label = rng.integers(0, 2, size=8)
-    x2[0], label[0] = x1[0], 1  # an identical similar pair
-    return x1, x2, label
-
-
-def _triplets(rng, scale=2.0):
-    a = rng.normal(0, scale, size=(7, 4))
-    return a, a + rng.normal(0, scale / 2, size=(7, 4)), rng.normal(0, scale, size=(7, 4))
-
-
-def _labelled(rng, scale=2.0):
-    return rng.normal(0, scale, size=(10, 3)), rng.integers(0, 3, size=10)
-
-
-def _two_views(rng, scale=2.0):
-    x = rng.normal(0, scale, size=(6, 5))
-    return x + rng.normal(0, scale / 3, size=(6, 5)), x + rng.normal(0, scale / 3, size=(6, 5))
-
-
-def _with_negatives(rng, scale=2.0):
-    q, k = _two_views(rng, scale)
-    return q, k, rng.normal(0, scale, size=(4, 5))
-
-
-def _extreme_pairs():
-    x = np.array([[0.0, 0.0], [1e4, -1e4], [3.0, 4.0]])
-    return x, x.copy(), np.array([0, 1, 0])
-
-
-def _extreme_triplets():
-    x = np.array([[0.0, 0.0], [1e4, -1e4]])
-    return x, x.copy(), x.copy()
-
-
-def _extreme_labelled():
-    return np.zeros((4, 2)), np.array([0, 0, 1, 1])
-
-
-def _extreme_views():
-    x = np.array([[0.0, 0.0], [1e4, -1e4], [1e-300, 0.0]])
-    return x, x.copy()
-
-
 EMBEDDING = (
     LossCase("contrastive_loss", lb.contrastive_loss, None, _contrastive_loop,
-             ({}, {"margin": 3.0}), make=_pairs, extreme=_extreme_pairs),
+             ({}, {"margin": 3.0}), **_inputs("pairs")),
     LossCase("triplet_loss", lb.triplet_loss, None,
              lambda a, pos, neg, reduction, margin=1.0, p=2.0: _np(F.triplet_margin_loss(
                  _t(a), _t(pos), _t(neg), margin=margin, p=p, eps=0.0, reduction=reduction)),
              ({}, {"margin": 0.2}, {"p": 1}, {"p": 3.0}, {"p": float("inf")}),
-             make=_triplets, extreme=_extreme_triplets),
+             **_inputs("triplets")),
     LossCase("batch_triplet_loss", lb.batch_triplet_loss, None, _batch_triplet_loop,
              ({}, {"mining": "batch_hard"}, {"mining": "semi_hard"},
               {"mining": "batch_hard", "margin": 0.3}, {"mining": "semi_hard", "margin": 2.0}),
-             make=_labelled, extreme=_extreme_labelled, plain_mean=False),
+             **_inputs("labelled_embeddings"), plain_mean=False),
     LossCase("multiple_negatives_ranking_loss", lb.multiple_negatives_ranking_loss, None,
-             _mnrl_reference, ({}, {"scale": 1.0}), make=_two_views, extreme=_extreme_views),
+             _mnrl_reference, ({}, {"scale": 1.0}), **_inputs("two_views")),
     LossCase("multiple_negatives_ranking_loss[hard negatives]",
              lb.multiple_negatives_ranking_loss, None, _mnrl_reference, ({}, {"scale": 5.0}),
-             make=_with_negatives,
-             extreme=lambda: (*_extreme_views(), np.array([[1e4, 1e4], [0.0, 0.0]]))),
+             **_inputs("two_views_with_negatives")),
     LossCase("info_nce", lb.info_nce, None, _info_nce_reference,
              ({}, {"temperature": 0.5}, {"symmetric": True}, {"chunk_size": 4},
               {"chunk_size": 1, "symmetric": True, "temperature": 0.2}),
-             make=_two_views, extreme=_extreme_views),
+             **_inputs("two_views")),
     LossCase("nt_xent", lb.nt_xent, None, _nt_xent_reference, ({}, {"temperature": 0.1}),
-             make=_two_views, extreme=_extreme_views),
+             **_inputs("two_views")),
 )
 
 # ------------------------------------------------------------------------------------- ranking
 RANK_MASK = np.array([[True] * 6, [True] * 4 + [False] * 2, [True] * 2 + [False] * 4,
                       [True] * 5 + [False]])
-
-
-def _lists(rng, scale=2.0):
-    return rng.normal(0, scale, size=(4, 6)), rng.integers(0, 4, size=(4, 6))
-
-
-def _extreme_lists():
-    return np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 1e4, 0.0]]), np.array([[0, 3, 1, 2], [2, 0, 0, 1]])
 
 
 def _per_query(fn, scores, relevance, reduction, mask=None):
@@ -561,11 +443,6 @@ def _lambdarank_loop(scores, relevance, reduction, k=None, sigma=1.0, mask=None)
     return _per_query(one, scores, relevance, reduction, mask)
 
 
-def _preferences(rng, scale=2.0):
-    base = -20.0 * np.abs(rng.normal(0, 1, size=(4, 8)))
-    return tuple(base[i] + rng.normal(0, scale, size=8) for i in range(4))
-
-
 def _dpo_reference(pc, pr, rc, rr, reduction, beta=0.1, label_smoothing=0.0):
     # TRL's sigmoid DPO loss, written out
     z = beta * ((_t(pc) - _t(pr)) - (_t(rc) - _t(rr)))
@@ -575,19 +452,17 @@ def _dpo_reference(pc, pr, rc, rr, reduction, beta=0.1, label_smoothing=0.0):
 
 RANKING = (
     LossCase("ranknet_loss", lb.ranknet_loss, None, _ranknet_loop,
-             ({}, {"sigma": 2.0}, {"mask": RANK_MASK}), make=_lists, extreme=_extreme_lists,
+             ({}, {"sigma": 2.0}, {"mask": RANK_MASK}), **_inputs("lists"),
              plain_mean=False),
     LossCase("listnet_loss", lb.listnet_loss, None, _listnet_loop, ({}, {"mask": RANK_MASK}),
-             make=_lists, extreme=_extreme_lists, plain_mean=False),
+             **_inputs("lists"), plain_mean=False),
     LossCase("listmle_loss", lb.listmle_loss, None, _listmle_loop, ({}, {"mask": RANK_MASK}),
-             make=_lists, extreme=_extreme_lists, plain_mean=False),
+             **_inputs("lists"), plain_mean=False),
     LossCase("lambdarank_loss", lb.lambdarank_loss, None, _lambdarank_loop,
              ({}, {"k": 3}, {"mask": RANK_MASK, "k": 2, "sigma": 0.5}),
-             make=_lists, extreme=_extreme_lists, plain_mean=False),
+             **_inputs("lists"), plain_mean=False),
     LossCase("dpo_loss", lb.dpo_loss, None, _dpo_reference,
-             ({}, {"beta": 0.5}, {"label_smoothing": 0.2}), make=_preferences,
-             extreme=lambda: (np.array([1e4, -1e4]), np.array([-1e4, 1e4]), np.zeros(2),
-                              np.zeros(2))),
+             ({}, {"beta": 0.5}, {"label_smoothing": 0.2}), **_inputs("preferences")),
 )
 
 # ------------------------------------------------------------------------------------ business
@@ -616,21 +491,6 @@ def _expected_cost_loop(probs, labels, reduction, cost_matrix=COSTS3):
     return _reduce(np.array(per), reduction)
 
 
-def _class_probs(rng, scale=2.0):
-    z = rng.normal(0, scale, size=(8, 3))
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True), rng.integers(0, 3, size=8)
-
-
-def _binary_probs(rng, scale=2.0):
-    z = rng.normal(0, scale, size=9)
-    return 0.5 * (1 + np.tanh(z / 2)), rng.integers(0, 2, size=9)
-
-
-def _weights(rng, scale=2.0):
-    return (rng.normal(0, scale, size=(3, 4)),)
-
-
 def _penalty(kind):
     fn = lb.l1_penalty if kind == "l1" else lb.l2_penalty
 
@@ -645,20 +505,20 @@ BUSINESS = (
              ({}, {"under_weight": 3.0}, {"under_weight": 0.5, "over_weight": 4.0})),
     LossCase("cost_sensitive_binary_cross_entropy", lb.cost_sensitive_binary_cross_entropy, None,
              _cost_sensitive_reference, ({}, {"fn_cost": 50.0, "fp_cost": 2.0}),
-             make=_logits_soft, extreme=_extreme_binary),
+             **_inputs("soft_logits")),
     LossCase("expected_cost", lb.expected_cost, None, _expected_cost_loop,
-             ({"cost_matrix": COSTS3},), make=_class_probs, extreme_knobs=("cost_matrix",),
-             extreme=lambda: (np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), np.array([2, 0]))),
+             ({"cost_matrix": COSTS3},), extreme_knobs=("cost_matrix",),
+             **_inputs("class_probabilities")),
     LossCase("expected_cost[binary]", lb.expected_cost, None, _expected_cost_loop,
-             ({"cost_matrix": COSTS2},), make=_binary_probs, extreme_knobs=("cost_matrix",),
-             extreme=lambda: (np.array([0.0, 1.0]), np.array([1, 0]))),
+             ({"cost_matrix": COSTS2},), extreme_knobs=("cost_matrix",),
+             **_inputs("binary_probabilities")),
     LossCase("l1_penalty", _penalty("l1"), None,
              lambda w, reduction, weight=1.0: weight * float(np.abs(w).sum()),
-             ({}, {"weight": 0.01}), make=_weights, extreme=lambda: (np.array([1e4, -1e4]),),
+             ({}, {"weight": 0.01}), **_inputs("parameters"),
              reductions=("sum",), public=lb.l1_penalty),
     LossCase("l2_penalty", _penalty("l2"), None,
              lambda w, reduction, weight=1.0: weight * float((w ** 2).sum()),
-             ({}, {"weight": 0.01}), make=_weights, extreme=lambda: (np.array([1e4, -1e4]),),
+             ({}, {"weight": 0.01}), **_inputs("parameters"),
              reductions=("sum",), public=lb.l2_penalty),
 )
 

@@ -17,6 +17,7 @@ import textwrap
 import warnings
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -273,3 +274,228 @@ def test_glue_refuses_a_name_the_roles_cannot_use(name):
 
     with pytest.raises(ValueError, match="name must be"):
         glue(name, 1.0)
+
+
+# ------------------------------------------------------------------------- tensor, to_numpy
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def _restore_device():
+    saved = notebook._chosen_device
+    yield
+    notebook._chosen_device = saved
+
+
+def test_tensor_is_float32_on_the_device_setup_chose(_restore_device):
+    notebook.setup(seed=0, device="cpu", verbose=False)
+    t = notebook.tensor([[1, 2], [3, 4]])
+    assert t.dtype == torch.float32 and t.device.type == "cpu" and t.shape == (2, 2)
+    assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]] and not t.requires_grad
+
+
+def test_tensor_takes_a_dtype_positionally_or_by_name_and_a_device(_restore_device):
+    notebook.setup(seed=0, device="cpu", verbose=False)
+    assert notebook.tensor(np.array([0.5]), torch.float64).dtype == torch.float64
+    assert notebook.tensor([1, 0], dtype=torch.long).dtype == torch.long
+    assert notebook.tensor([True], torch.bool).dtype == torch.bool
+    assert notebook.tensor([1.0], device=torch.device("cpu")).device.type == "cpu"
+
+
+def test_tensor_follows_the_device_setup_chose_not_a_fresh_guess(monkeypatch, _restore_device):
+    notebook.setup(seed=0, device="cpu", verbose=False)
+    seen = {}
+
+    def as_tensor(values, dtype, device):
+        seen.update(dtype=dtype, device=device)
+        return values
+
+    monkeypatch.setattr(torch, "as_tensor", as_tensor)
+    notebook.tensor([1.0])
+    assert seen == {"dtype": torch.float32, "device": "cpu"}
+    notebook._chosen_device = "cuda"  # as after setup() on a machine with a GPU
+    notebook.tensor([1.0], torch.float64)
+    assert seen == {"dtype": torch.float64, "device": "cuda"}
+    notebook._chosen_device = None  # setup() not called: pick_device() decides
+    monkeypatch.setenv("LOSSBOOK_DEVICE", "mps")
+    notebook.tensor([1.0])
+    assert seen["device"] == "mps"
+
+
+def test_tensor_does_not_copy_a_tensor_that_is_already_right(_restore_device):
+    notebook.setup(seed=0, device="cpu", verbose=False)
+    x = torch.ones(3)
+    assert notebook.tensor(x) is x
+    assert notebook.tensor(x, torch.float64) is not x
+
+
+def test_to_numpy_detaches_a_tensor_with_grad_and_keeps_its_dtype():
+    w = torch.tensor([[1.5, -2.0]], requires_grad=True)
+    y = (w * 3).sum(dim=0)  # part of an autograd graph
+    out = notebook.to_numpy(y)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, [4.5, -6.0])
+    assert notebook.to_numpy(torch.arange(3)).dtype == np.int64
+    leaf = notebook.to_numpy(w)
+    leaf[0, 0] = 7.0  # on the CPU the array shares the tensor's memory, like Tensor.numpy()
+    assert w[0, 0].item() == 7.0
+
+
+def test_to_numpy_moves_a_tensor_to_the_cpu_first():
+    calls = []
+
+    class OnGpu(torch.Tensor):  # a CPU tensor that records the calls a CUDA one needs
+        def detach(self):
+            calls.append("detach")
+            return super().detach()
+
+        def cpu(self, *args, **kwargs):
+            calls.append("cpu")
+            return super().cpu(*args, **kwargs)
+
+    t = torch.tensor([1.0, 2.0]).as_subclass(OnGpu)
+    assert notebook.to_numpy(t).tolist() == [1.0, 2.0]
+    assert calls[:2] == ["detach", "cpu"]
+
+
+def test_to_numpy_passes_numpy_and_lists_through():
+    a = np.arange(3.0)
+    assert notebook.to_numpy(a) is a
+    assert notebook.to_numpy([1, 2]).tolist() == [1, 2]
+    assert notebook.to_numpy(2.5).shape == ()
+
+
+# ---------------------------------------------------------------------------------- train
+def _quadratic(seed=0, n=5):
+    """A convex least-squares problem: loss(w) = mean((A w - b)^2), and its exact minimum."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(20, n, generator=g, dtype=torch.float64)
+    b = torch.randn(20, generator=g, dtype=torch.float64)
+    best = torch.linalg.lstsq(a, b[:, None]).solution[:, 0]
+    return a, b, best
+
+
+@pytest.mark.parametrize(("optimizer", "lr", "schedule"), [
+    ("sgd", 0.05, None), ("adam", 0.05, None), ("adam", 0.05, "cosine"), ("sgd", 0.05, "linear"),
+])
+def test_train_decreases_a_convex_loss_to_its_minimum(optimizer, lr, schedule):
+    a, b, best = _quadratic()
+    w = torch.zeros(a.shape[1], dtype=torch.float64, requires_grad=True)
+
+    def loss():
+        return ((a @ w - b) ** 2).mean()
+
+    history = notebook.train([w], loss, steps=400, lr=lr, optimizer=optimizer, schedule=schedule,
+                             every=50, probe=lambda: loss().item())
+    values = [v for _, v in history]
+    assert [s for s, _ in history] == list(range(0, 401, 50))
+    # downhill all the way (up to rounding once at the bottom), and to the bottom
+    assert all(later < earlier + 1e-12 for earlier, later in zip(values, values[1:])), values
+    assert values[1] < 0.9 * values[0]
+    minimum = ((a @ best - b) ** 2).mean().item()
+    assert values[-1] - minimum < 1e-3 * values[0]
+    assert w.requires_grad and w.grad is not None
+
+
+def test_train_takes_the_steps_of_the_loop_it_replaces():
+    """Plain SGD on a quadratic: w <- w - lr * grad, checked against the update written out."""
+    a, b, _ = _quadratic(seed=1)
+    w = torch.zeros(a.shape[1], dtype=torch.float64, requires_grad=True)
+    notebook.train([w], lambda: ((a @ w - b) ** 2).mean(), steps=3, optimizer="sgd", lr=0.1)
+    by_hand = torch.zeros(a.shape[1], dtype=torch.float64)
+    for _ in range(3):
+        by_hand = by_hand - 0.1 * 2 * a.T @ (a @ by_hand - b) / len(b)
+    torch.testing.assert_close(w.detach(), by_hand, rtol=1e-12, atol=1e-14)
+
+
+def test_train_is_reproducible_under_a_seed():
+    X, y = torch.randn(64, 3, generator=torch.Generator().manual_seed(0)), torch.randn(64)
+
+    def run(seed):
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(3, 1)
+        batches = torch.Generator().manual_seed(seed)
+
+        def batch_loss():
+            idx = torch.randint(0, 64, (8,), generator=batches)
+            return ((model(X[idx])[:, 0] - y[idx]) ** 2).mean()
+
+        notebook.train(model.parameters(), batch_loss, steps=30, lr=1e-2, desc="fit")
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(run(0), run(0))
+    assert not torch.equal(run(0), run(1))
+
+
+def test_train_records_the_probe_at_the_start_every_few_steps_and_at_the_end():
+    w = torch.zeros(1, requires_grad=True)
+    count = [0]
+
+    def loss():
+        count[0] += 1
+        return (w - 1).pow(2).sum()
+
+    history = notebook.train([w], loss, steps=7, lr=0.1, every=3, probe=lambda: count[0])
+    assert history == [(0, 0), (3, 3), (6, 6), (7, 7)]  # probe sees the updates made so far
+    assert notebook.train([w], loss, steps=4, probe=lambda: 0) == [(0, 0), (4, 0)]
+    assert notebook.train([w], loss, steps=4) == []
+    assert notebook.train([w], loss, steps=0, probe=lambda: "start") == [(0, "start")]
+
+
+def test_train_runs_the_probe_without_gradient_tracking():
+    w = torch.ones(2, requires_grad=True)
+    history = notebook.train([w], lambda: w.sum(), steps=1, probe=lambda: (w * 2).requires_grad)
+    assert history == [(0, False), (1, False)]
+
+
+def test_train_with_lbfgs_solves_least_squares():
+    from functools import partial
+
+    a, b, best = _quadratic(seed=2)
+    w = torch.zeros(a.shape[1], dtype=torch.float64, requires_grad=True)
+    lbfgs = partial(torch.optim.LBFGS, max_iter=100, tolerance_grad=1e-12, tolerance_change=1e-14,
+                    line_search_fn="strong_wolfe")
+    notebook.train([w], lambda: ((a @ w - b) ** 2).mean(), steps=1, optimizer=lbfgs)
+    torch.testing.assert_close(w.detach(), best, rtol=1e-6, atol=1e-8)
+
+
+def test_train_schedules_decay_the_learning_rate_to_zero():
+    for schedule, halfway in (("cosine", 0.5), ("linear", 0.5)):
+        w = torch.zeros(1, requires_grad=True)
+        seen = []
+
+        def make(params, seen=seen):
+            opt = torch.optim.SGD(params, lr=2.0)
+            seen.append(opt)
+            return opt
+
+        history = notebook.train([w], lambda: w.sum(), steps=10, optimizer=make,
+                                 schedule=schedule, every=5,
+                                 probe=lambda: seen[0].param_groups[0]["lr"])
+        lrs = [lr for _, lr in history]
+        assert lrs[0] == 2.0 and abs(lrs[1] - 2.0 * halfway) < 1e-12 and abs(lrs[2]) < 1e-12
+
+
+def test_train_shows_a_progress_bar_only_with_a_label(capsys, monkeypatch):
+    monkeypatch.setenv("LOSSBOOK_PROGRESS", "text")
+    w = torch.zeros(1, requires_grad=True)
+    notebook.train([w], lambda: w.sum(), steps=3)
+    assert capsys.readouterr() == ("", "")
+    notebook.train([w], lambda: w.sum(), steps=3, desc="fitting")
+    out, err = capsys.readouterr()
+    assert "fitting" in out and err == ""
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"steps": -1}, "steps must be a non-negative integer; got -1"),
+    ({"steps": 2.5}, "steps must be a non-negative integer; got 2.5"),
+    ({"steps": 3, "every": 0}, "every must be a positive integer or None; got 0"),
+    ({"steps": 3, "schedule": "step"}, "schedule must be None, 'cosine' or 'linear'; got 'step'"),
+    ({"steps": 3, "optimizer": "rmsprop"}, "optimizer must be 'adam', 'sgd' or a function"),
+    ({"steps": 3, "optimizer": lambda p: torch.optim.SGD(p, lr=1.0), "lr": 0.1},
+     "lr goes into the optimizer function"),
+])
+def test_train_rejects_bad_arguments_naming_them(kwargs, message):
+    w = torch.zeros(1, requires_grad=True)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        notebook.train([w], lambda: w.sum(), **kwargs)
