@@ -3,7 +3,9 @@
     python bench/losses.py --out bench/results/losses.json [--threads 1] [--quick] [--only NAME ...]
 
 For each loss (``bench/references.py`` says what each reference follows), on the same seeded
-float32 inputs and the same number of CPU threads:
+float32 inputs and the same number of CPU threads (the inputs come from
+``lossbook.testing.INPUTS``, the registry of input makers that lossbook's tests use too, here at
+the benchmark's sizes):
 
 - **time**: forward + ``loss.backward()`` (gradients cleared between runs), timed with
   ``torch.utils.benchmark.Timer.blocked_autorange``, lossbook and reference interleaved
@@ -44,23 +46,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT))  # run as a script: `bench` is this folder's package
 
 import lossbook as lb  # noqa: E402
 from bench import references as R  # noqa: E402
+from lossbook.testing import INPUTS  # noqa: E402
 
 SLOW_S = 1.0  # a side slower than this per call is timed once, after a small warm-up
 MIB = 1024 * 1024
 
 
 # ------------------------------------------------------------------------------- the cases
+Arrays = tuple[np.ndarray, ...]
+
+
 @dataclass
 class Case:
-    """One row: a lossbook loss, its reference, and how to build their inputs."""
+    """One row: a lossbook loss, its reference, and how to build their inputs.
+
+    ``make(rng, sizes)`` draws the arguments as NumPy arrays from ``lossbook.testing.INPUTS``,
+    the registry of input makers that lossbook's tests use too (at their small sizes);
+    :func:`build` turns them into tensors and makes the arguments listed in ``grad`` leaves
+    that need a gradient.
+    """
 
     key: str  # unique row id (a loss name, or loss[variant])
     loss: str  # the lossbook function
@@ -69,111 +82,99 @@ class Case:
     reference_file: str  # the file it follows
     sizes: dict[str, Any]  # full benchmark sizes
     quick: dict[str, Any]  # test sizes (also where agreement is checked, in float64)
-    make: Callable[[dict[str, Any], torch.dtype, torch.Generator], list[Any]]
+    make: Callable[[np.random.Generator, dict[str, Any]], Arrays]
     ours: Callable[..., torch.Tensor]
     ref: Callable[..., torch.Tensor]
     tol: float | None = 1e-9  # agreement tolerance in float64; None: different formulas
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    grad: tuple[int, ...] = (0,)  # the arguments differentiated (the rest: labels, references)
+    as_list: bool = False  # the loss takes the arrays as one list (the penalties' parameters)
 
 
 def _leaf(x: torch.Tensor) -> torch.Tensor:
     return x.detach().requires_grad_(True)
 
 
-def _randn(shape, dtype, g) -> torch.Tensor:
-    return torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
+# The inputs of each row, drawn from the registry (standard normal values, scale 1) at the
+# benchmark's sizes; ``s`` is the row's sizes.
+def _vec(rng, s):  # prediction and target of n elements
+    return INPUTS["regression"].make(rng, 1.0, shape=(s["n"],))
 
 
-def _rand(shape, dtype, g) -> torch.Tensor:
-    return torch.rand(shape, generator=g, dtype=torch.float64).to(dtype)
+def _binary(rng, s):  # logits and 0/1 labels, 30% positive
+    return INPUTS["binary_logits"].make(rng, 1.0, shape=(s["n"],), positive_rate=0.3)
 
 
-def _vec(s, dtype, g):  # prediction (leaf) and target of n elements
-    return [_leaf(_randn(s["n"], dtype, g)), _randn(s["n"], dtype, g)]
+def _signed(rng, s):  # decision values and -1/+1 labels
+    return INPUTS["signed_scores"].make(rng, 1.0, shape=(s["n"],))
 
 
-def _binary(s, dtype, g):  # logits (leaf) and 0/1 labels
-    return [_leaf(_randn(s["n"], dtype, g)), (_rand(s["n"], dtype, g) < 0.3).to(dtype)]
+def _probs(rng, s):  # probabilities and soft targets
+    return INPUTS["probabilities"].make(rng, 1.0, shape=(s["n"],))
 
 
-def _signed(s, dtype, g):  # decision values (leaf) and -1/+1 labels
-    return [_leaf(_randn(s["n"], dtype, g)), (_rand(s["n"], dtype, g) < 0.5).to(dtype) * 2 - 1]
+def _classes(rng, s):  # logits and class indices
+    return INPUTS["class_logits"].make(rng, 1.0, n=s["N"], classes=s["C"])
 
 
-def _probs(s, dtype, g):  # probabilities (leaf) and 0/1 labels
-    p = torch.sigmoid(_randn(s["n"], dtype, g))
-    return [_leaf(p), (_rand(s["n"], dtype, g) < 0.3).to(dtype)]
+def _kl(rng, s):  # log-probabilities and probabilities
+    return INPUTS["log_probabilities"].make(rng, 1.0, n=s["N"], classes=s["C"])
 
 
-def _classes(s, dtype, g):  # logits (leaf) and class indices
-    return [_leaf(_randn((s["N"], s["C"]), dtype, g)),
-            torch.randint(0, s["C"], (s["N"],), generator=g)]
+def _tokens(rng, s):
+    return INPUTS["token_logits"].make(rng, 1.0, batch=s["B"], length=s["T"], vocab=s["V"])
 
 
-def _kl(s, dtype, g):  # log-probabilities (leaf) and probabilities
-    logq = torch.log_softmax(_randn((s["N"], s["C"]), dtype, g), dim=1)
-    return [_leaf(logq), torch.softmax(_randn((s["N"], s["C"]), dtype, g), dim=1)]
+def _triplets(rng, s):
+    # The registry's positives are the anchors plus noise of half the scale, its negatives
+    # independent: d(a, p) - d(a, n) is then about -0.91 * scale * sqrt(D), and with scale
+    # 1.1 / sqrt(D) about half the triplets are inside the margin of 1 (a loss and a gradient).
+    return INPUTS["triplets"].make(rng, 1.1 / math.sqrt(s["D"]), n=s["N"], dim=s["D"])
 
 
-def _tokens(s, dtype, g):
-    return [_leaf(_randn((s["B"], s["T"], s["V"]), dtype, g)),
-            torch.randint(0, s["V"], (s["B"], s["T"]), generator=g)]
+def _two_views(rng, s):
+    # views of signal-to-noise ratio 0.5, loosely related: a loss far from 0 at every temperature
+    return INPUTS["two_views"].make(rng, 1.0, n=s["N"], dim=s["D"], snr=0.5)
 
 
-def _triplets(s, dtype, g):
-    return [_leaf(_randn((s["N"], s["D"]), dtype, g)) for _ in range(3)]
+def _labelled(rng, s):  # every class the same size: a known number of triplets
+    return INPUTS["labelled_embeddings"].make(rng, 1.0, n=s["N"], dim=s["D"],
+                                              classes=s["classes"], balanced=True)
 
 
-def _two_views(s, dtype, g):
-    return [_leaf(_randn((s["N"], s["D"]), dtype, g)), _leaf(_randn((s["N"], s["D"]), dtype, g))]
+def _pairs(rng, s):
+    # The pair distances are about scale / 2 * sqrt(D): with scale 2 / sqrt(D) they straddle
+    # the margin of 1.
+    return INPUTS["pairs"].make(rng, 2.0 / math.sqrt(s["D"]), n=s["N"], dim=s["D"])
 
 
-def _labelled(s, dtype, g):
-    return [_leaf(_randn((s["N"], s["D"]), dtype, g)), torch.arange(s["N"]) % s["classes"]]
-
-
-def _pairs(s, dtype, g):
-    # Scaled so that the pair distances (about 0.05 * sqrt(2 D)) straddle the margin of 1.
-    x1 = _leaf(0.05 * _randn((s["N"], s["D"]), dtype, g))
-    x2 = _leaf(0.05 * _randn((s["N"], s["D"]), dtype, g))
-    return [x1, x2, (torch.arange(s["N"]) % 2).to(torch.int64)]
-
-
-def _graded(s, dtype, g):
-    """Scores (leaf) and graded relevance 0-4: each query a permutation of the same labels.
+def _graded(rng, s):
+    """Scores and graded relevance 0-4: each query a permutation of the same labels.
 
     Every query then has the same number of pairs, where allRank's RankNet (mean over the
     pairs of the batch) and lossbook's (mean per query, then over queries) agree.
     """
-    q, n = s["Q"], s["L"]
-    counts = [n // 2, n // 4, n // 8, n - n // 2 - n // 4 - n // 8 - max(n // 16, 1),
-              max(n // 16, 1)]
-    base = torch.cat([torch.full((c,), float(grade)) for grade, c in enumerate(counts)])
-    rel = torch.stack([base[torch.randperm(n, generator=g)] for _ in range(q)]).to(dtype)
-    return [_leaf(_randn((q, n), dtype, g)), rel]
+    return INPUTS["graded_lists"].make(rng, 1.0, queries=s["Q"], items=s["L"])
 
 
-def _distinct(s, dtype, g):
-    """Scores (leaf) and relevance without ties (a permutation of 0..L-1 per query)."""
-    q, n = s["Q"], s["L"]
-    rel = torch.stack([torch.randperm(n, generator=g) for _ in range(q)]).to(dtype)
-    return [_leaf(_randn((q, n), dtype, g)), rel]
+def _distinct(rng, s):
+    """Scores and relevance without ties (a permutation of 0..L-1 per query)."""
+    return INPUTS["distinct_lists"].make(rng, 1.0, queries=s["Q"], items=s["L"])
 
 
-def _dpo(s, dtype, g):
-    return [_leaf(_randn(s["B"], dtype, g) - 50.0) for _ in range(2)] + \
-           [_randn(s["B"], dtype, g) - 50.0 for _ in range(2)]
+def _dpo(rng, s):
+    return INPUTS["preferences"].make(rng, 1.0, batch=s["B"])
 
 
-def _cost(s, dtype, g):
-    p = torch.softmax(_randn((s["N"], s["C"]), dtype, g), dim=1)
-    cost = _rand((s["C"], s["C"]), dtype, g) * 10 * (1 - torch.eye(s["C"], dtype=dtype))
-    return [_leaf(p), torch.randint(0, s["C"], (s["N"],), generator=g), cost]
+def _cost(rng, s):  # probabilities, labels, and a random cost matrix with a zero diagonal
+    probs, labels = INPUTS["class_probabilities"].make(rng, 1.0, n=s["N"], classes=s["C"])
+    cost = rng.uniform(size=(s["C"], s["C"])) * 10 * (1 - np.eye(s["C"]))
+    return probs, labels, cost
 
 
-def _params(s, dtype, g):
-    return [[_leaf(_randn(shape, dtype, g)) for shape in s["shapes"]]]
+def _params(rng, s):
+    return INPUTS["parameters"].make(rng, 1.0, shapes=tuple(s["shapes"]))
 
 
 def cases() -> list[Case]:
@@ -232,11 +233,12 @@ def cases() -> list[Case]:
              R.squared_hinge),
         # embeddings
         Case("triplet_loss", "triplet_loss", twin, "F.triplet_margin_loss(eps=0)", F_FILE,
-             {"N": 4096, "D": 256}, emb_quick, _triplets, lb.triplet_loss, R.triplet_loss),
+             {"N": 4096, "D": 256}, emb_quick, _triplets, lb.triplet_loss, R.triplet_loss,
+             grad=(0, 1, 2)),
         Case("nt_xent", "nt_xent", pml, "NTXentLoss(temperature=0.5)", PML + "ntxent_loss.py",
              {"N": 512, "D": 256}, {"N": 64, "D": 256}, _two_views,
              lambda a, b: lb.nt_xent(a, b, temperature=0.5),
-             lambda a, b: R.nt_xent(a, b, temperature=0.5),
+             lambda a, b: R.nt_xent(a, b, temperature=0.5), grad=(0, 1),
              note="2N = 1024 embeddings; PML is timed once (a call takes minutes)"),
         Case("batch_triplet_loss[batch_all]", "batch_triplet_loss", pml,
              "TripletMarginLoss(margin=1, LpDistance(normalize_embeddings=False))",
@@ -255,7 +257,7 @@ def cases() -> list[Case]:
         Case("contrastive_loss", "contrastive_loss", pml,
              "ContrastiveLoss(pos_margin=0, neg_margin=1), pairs via indices_tuple",
              PML + "contrastive_loss.py", {"N": 512, "D": 256}, emb_quick, _pairs,
-             lb.contrastive_loss, R.contrastive_loss, tol=None,
+             lb.contrastive_loss, R.contrastive_loss, tol=None, grad=(0, 1),
              note="time only: PML uses d and max(m-d,0) unsquared and averages positive and "
                   "negative pairs separately over non-zero terms; it also computes the full "
                   "(2N, 2N) distance matrix"),
@@ -263,11 +265,12 @@ def cases() -> list[Case]:
              "cos_sim * 20, then F.cross_entropy",
              "sentence_transformers/losses/MultipleNegativesRankingLoss.py",
              {"N": 1024, "D": 256}, emb_quick, _two_views,
-             lb.multiple_negatives_ranking_loss, R.multiple_negatives_ranking_loss),
+             lb.multiple_negatives_ranking_loss, R.multiple_negatives_ranking_loss,
+             grad=(0, 1)),
         Case("info_nce", "info_nce", written, "normalise, q @ k.T / 0.07, F.cross_entropy (CLIP)",
              "bench/references.py", {"N": 512, "D": 256}, emb_quick, _two_views,
              lambda q, k: lb.info_nce(q, k, temperature=0.07),
-             lambda q, k: R.info_nce(q, k, temperature=0.07),
+             lambda q, k: R.info_nce(q, k, temperature=0.07), grad=(0, 1),
              note="N = 512 queries and 512 keys (2N = 1024)"),
         # ranking
         Case("ranknet_loss", "ranknet_loss", ar, "rankNet (BCEWithLogits on all pairs)",
@@ -288,7 +291,7 @@ def cases() -> list[Case]:
         Case("dpo_loss", "dpo_loss", written, "TRL sigmoid DPO: -logsigmoid(beta * margin)",
              "trl/trainer/dpo_trainer.py", {"B": 4096}, {"B": 1 << 16}, _dpo,
              lambda a, b, c, d: lb.dpo_loss(a, b, c, d, beta=0.1),
-             lambda a, b, c, d: R.dpo_loss(a, b, c, d, beta=0.1)),
+             lambda a, b, c, d: R.dpo_loss(a, b, c, d, beta=0.1), grad=(0, 1)),
         # business
         Case("asymmetric_squared_error", "asymmetric_squared_error", written,
              "under * relu(-r)**2 + over * relu(r)**2", "bench/references.py", n_full, n_quick,
@@ -307,12 +310,14 @@ def cases() -> list[Case]:
              "bench/references.py",
              {"shapes": [(1024, 1024), (1024,), (1000, 1024), (1000,)]},
              {"shapes": [(256, 256), (256,)]}, _params,
-             lambda ps: lb.l1_penalty(ps, weight=1e-4), lambda ps: R.l1_penalty(ps, weight=1e-4)),
+             lambda ps: lb.l1_penalty(ps, weight=1e-4), lambda ps: R.l1_penalty(ps, weight=1e-4),
+             as_list=True),
         Case("l2_penalty", "l2_penalty", written, "weight * sum(p.pow(2).sum())",
              "bench/references.py",
              {"shapes": [(1024, 1024), (1024,), (1000, 1024), (1000,)]},
              {"shapes": [(256, 256), (256,)]}, _params,
-             lambda ps: lb.l2_penalty(ps, weight=1e-4), lambda ps: R.l2_penalty(ps, weight=1e-4)),
+             lambda ps: lb.l2_penalty(ps, weight=1e-4), lambda ps: R.l2_penalty(ps, weight=1e-4),
+             as_list=True),
     ]
     keys = [x.key for x in c]
     assert len(keys) == len(set(keys))
@@ -333,8 +338,19 @@ def _leaves(inputs: list[Any]) -> list[torch.Tensor]:
     return out
 
 
+def _to_tensor(array: np.ndarray, dtype: torch.dtype, leaf: bool) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(array))
+    if t.is_floating_point():
+        t = t.to(dtype)  # values and labels in the benchmark's dtype; indices stay int64
+    return _leaf(t) if leaf else t
+
+
 def build(case: Case, sizes: dict[str, Any], dtype: torch.dtype) -> list[Any]:
-    return case.make(sizes, dtype, torch.Generator().manual_seed(0))
+    """The row's arguments at ``sizes``: the same seeded draws for both sides, every time."""
+    arrays = case.make(np.random.default_rng(0), sizes)
+    if case.as_list:
+        return [[_to_tensor(a, dtype, leaf=True) for a in arrays]]
+    return [_to_tensor(a, dtype, leaf=i in case.grad) for i, a in enumerate(arrays)]
 
 
 def make_step(fn: Callable[..., torch.Tensor], inputs: list[Any]) -> Callable[[], None]:

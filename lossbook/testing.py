@@ -307,12 +307,17 @@ def _labelled_extreme() -> Arrays:
     return np.zeros((4, 2)), np.array([0, 0, 1, 1])
 
 
-def _two_views(rng: np.random.Generator, scale: float = 2.0, *, n: int = 6,
-               dim: int = 5) -> Arrays:
-    """Two noisy views (n, dim) of the same items: row i of one matches row i of the other."""
+def _two_views(rng: np.random.Generator, scale: float = 2.0, *, n: int = 6, dim: int = 5,
+               snr: float = 3.0) -> Arrays:
+    """Two noisy views (n, dim) of the same items: row i of one matches row i of the other.
+
+    Each view is the item (standard deviation ``scale``) plus noise of standard deviation
+    ``scale / snr``: with the default signal-to-noise ratio of 3 the views of an item are
+    much closer to each other than to other items; below 1 they are barely related.
+    """
     x = rng.normal(0.0, scale, size=(n, dim))
-    return (x + rng.normal(0.0, scale / 3, size=(n, dim)),
-            x + rng.normal(0.0, scale / 3, size=(n, dim)))
+    return (x + rng.normal(0.0, scale / snr, size=(n, dim)),
+            x + rng.normal(0.0, scale / snr, size=(n, dim)))
 
 
 def _views_extreme() -> Arrays:

@@ -187,6 +187,42 @@ def test_allrank_lambda_loss_with_a_cutoff_differs_from_lossbook():
     assert ours > theirs + 1e-6
 
 
+# ---------------------------------------------------- one registry of inputs, tests and bench
+def test_every_row_draws_its_inputs_from_the_shared_registry(monkeypatch):
+    """The benchmark declares no input maker of its own: each row's arrays come from
+    lossbook.testing.INPUTS, the registry the library's tests use (tests/lossbook/registry.py)."""
+    from lossbook.testing import INPUTS, Inputs
+
+    used: list[str] = []
+    for kind, entry in list(INPUTS.items()):
+        def spy(*args, _kind=kind, _make=entry.make, **kwargs):
+            used.append(_kind)
+            return _make(*args, **kwargs)
+
+        monkeypatch.setitem(INPUTS, kind, Inputs(spy, entry.extreme))
+    for key, case in bench_losses.CASES.items():
+        used.clear()
+        inputs = bench_losses.build(case, case.quick, F64)
+        assert used, f"{key}: inputs not drawn from lossbook.testing.INPUTS"
+        assert bench_losses._leaves(inputs), key  # something to differentiate
+        again = bench_losses.build(case, case.quick, F64)  # seeded: both sides see the same
+        for a, b in zip(bench_losses._leaves(inputs), bench_losses._leaves(again)):
+            assert torch.equal(a, b), key
+
+
+def test_the_benchmark_reaches_nothing_in_tests():
+    import ast
+
+    for path in (ROOT / "bench").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in modules if m.split(".")[0] in ("tests", "registry", "conftest")}, path
+        strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                   and isinstance(n.value, str)]
+        assert not [v for v in strings if v.rstrip("/") == "tests" or v.startswith("tests/")], path
+
+
 # ------------------------------------------ the numerics the Performance page shows, checked
 def _value_and_grad(fn, x, *args, **kwargs):
     x = x.detach().clone().requires_grad_(True)
