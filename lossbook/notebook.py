@@ -16,12 +16,11 @@ import random
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
-import numpy.typing as npt
 
 if TYPE_CHECKING:
     import torch
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Environment", "glue", "pick_device", "progress", "setup", "tensor", "to_numpy",
            "train"]
 
-T = TypeVar("T")
+ProbeT = TypeVar("ProbeT")  # what train()'s probe returns
 
 _chosen_device: str | None = None  # the device of the last setup() call: tensor()'s default
 
@@ -122,7 +121,8 @@ def setup(seed: int = 0, *, device: str | None = None, verbose: bool = True) -> 
     return env
 
 
-def tensor(values: npt.ArrayLike | torch.Tensor, dtype: torch.dtype | None = None, *,
+def tensor(values: torch.Tensor | np.ndarray | Sequence[object] | float,
+           dtype: torch.dtype | None = None, *,
            device: str | torch.device | None = None) -> torch.Tensor:
     """``values`` (a list, a NumPy array, a tensor) as a torch tensor on the notebook's device.
 
@@ -158,7 +158,7 @@ def _default_device() -> str:
     return _chosen_device if _chosen_device is not None else pick_device()
 
 
-def to_numpy(values: torch.Tensor | npt.ArrayLike) -> np.ndarray:
+def to_numpy(values: torch.Tensor | np.ndarray | Sequence[object] | float) -> np.ndarray:
     """``values`` as a NumPy array, for printing, plotting and scikit-learn.
 
     A tensor is detached from autograd (NumPy cannot hold its gradient history) and copied to
@@ -188,7 +188,8 @@ def train(params: Iterable[torch.Tensor], loss_fn: Callable[[], torch.Tensor], *
           lr: float | None = None,
           optimizer: str | Callable[[list[torch.Tensor]], torch.optim.Optimizer] = "adam",
           schedule: str | None = None, every: int | None = None,
-          probe: Callable[[], T] | None = None, desc: str | None = None) -> list[tuple[int, T]]:
+          probe: Callable[[], ProbeT] | None = None,
+          desc: str | None = None) -> list[tuple[int, ProbeT]]:
     """Minimise ``loss_fn()`` over ``params`` by gradient descent: the training loop, once.
 
     Each of the ``steps`` steps clears the gradients, calls ``loss_fn()`` (which computes the
@@ -223,8 +224,8 @@ def train(params: Iterable[torch.Tensor], loss_fn: Callable[[], torch.Tensor], *
             shows none.
 
     Returns:
-        The records, a list of ``(step, probe())`` pairs; ``step`` is the number of updates
-        made before the call. Empty without ``probe``.
+        The records, a list of ``(step, probe())`` pairs, ``step`` being the number of
+        updates made before that call of ``probe``. Empty without ``probe``.
 
     Raises:
         ValueError: if ``steps``, ``every``, ``optimizer`` or ``schedule`` is not one of the
@@ -275,7 +276,7 @@ def train(params: Iterable[torch.Tensor], loss_fn: Callable[[], torch.Tensor], *
         loss.backward()
         return loss  # type: ignore[return-value]
 
-    history: list[tuple[int, T]] = []
+    history: list[tuple[int, ProbeT]] = []
 
     def record(step: int) -> None:
         if probe is not None:

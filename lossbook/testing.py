@@ -420,7 +420,8 @@ def _parameters_extreme() -> Arrays:
     return (np.array([1e4, -1e4]),)
 
 
-#: The registry: the name of a kind of input, and its :class:`Inputs`. The losses that take it:
+#: The registry of inputs, from the name of a kind of input to its :class:`Inputs`. Each kind,
+#: and the losses that take it:
 #:
 #: - ``"regression"``: predictions and targets (the regression losses, the asymmetric error);
 #: - ``"probabilities"``: probabilities and soft targets (``binary_cross_entropy``);

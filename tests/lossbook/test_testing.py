@@ -211,3 +211,31 @@ def test_the_constraints_each_kind_promises():
 def test_random_and_extreme_inputs_are_valid_for_the_losses_that_take_them(kind, loss):
     for arrays in (INPUTS[kind].make(np.random.default_rng(0)), INPUTS[kind].extreme()):
         assert np.isfinite(loss(*arrays))
+
+
+# --------------------------------------------------------------- the API pages' signatures
+def test_signatures_written_out_in_the_api_pages_are_the_real_ones():
+    """book/api/notebook.md and testing.md write some signatures out (torch's and NumPy's
+    types cannot be linked in the offline build): they must stay those of the code."""
+    import ast
+    import importlib
+    import inspect
+
+    root = Path(__file__).resolve().parents[2]
+    checked = 0
+    for page, module in (("notebook", "lossbook.notebook"), ("testing", "lossbook.testing")):
+        text = (root / "book" / "api" / f"{page}.md").read_text()
+        for name, params in re.findall(r"^\.\. autofunction:: (\w+)\((.*)\)$", text, flags=re.M):
+            fn = getattr(importlib.import_module(module), name)
+            written = ast.parse(f"def f({params}): pass").body[0].args
+            real = inspect.signature(fn).parameters
+            names = [a.arg for a in written.posonlyargs + written.args + written.kwonlyargs]
+            assert names == list(real), (name, names, list(real))
+            defaults = dict(zip([a.arg for a in written.args][::-1], written.defaults[::-1]))
+            defaults |= {a.arg: d for a, d in zip(written.kwonlyargs, written.kw_defaults) if d}
+            for arg, node in defaults.items():
+                assert ast.literal_eval(node) == real[arg].default, (name, arg)
+            assert {p for p, v in real.items() if v.default is not inspect.Parameter.empty} \
+                == set(defaults), name
+            checked += 1
+    assert checked >= 4
