@@ -11,8 +11,10 @@ file is in. That sets:
 * the gradebook: nbgrader's SQLite database ``gradebook.db`` in the course directory, or the
   database URL in ``LOSSBOOK_GRADEBOOK_URL``;
 * what students see in place of a solution;
-* through :func:`configure`, the sandboxed, guarded Execute step for autograde and our LMS
-  collector for ``zip_collect``. Autograde's preprocessors stay nbgrader's own, in nbgrader's
+* through :func:`configure`, the sandboxed, guarded Execute step for autograde, the feedback
+  step that strips hidden tests and explains failures in words
+  (:class:`~lossbook_grader.feedback.HideHiddenTests`, in ``GenerateFeedback.preprocessors``)
+  and our LMS collector for ``zip_collect``. Autograde's preprocessors stay nbgrader's own, in nbgrader's
   order, with ``Execute`` swapped for :class:`~lossbook_grader.execute.SandboxedExecute`.
 
 Anything the course's ``nbgrader_config.py`` sets after the call (a late-submission policy,
@@ -73,6 +75,16 @@ def configure(c: Any) -> None:
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     c.Autograde.autograde_preprocessors = [SandboxedExecute if p is Execute else p
                                            for p in default]
+    # Feedback shows no hidden test: nbgrader's GetGrades, then our step, then its CSS.
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters.generate_feedback import GenerateFeedback
+
+    from .feedback import HideHiddenTests
+
+    steps = list(GenerateFeedback.class_traits()["preprocessors"].default())
+    steps.insert(steps.index(CSSHTMLHeaderPreprocessor) if CSSHTMLHeaderPreprocessor in steps
+                 else len(steps), HideHiddenTests)
+    c.GenerateFeedback.preprocessors = steps
     # zip_collect reads LMS file names with our collector (timestamps, renamed copies).
     c.ZipCollectApp.collector_plugin = "lossbook_grader.collect.LMSCollector"
     c.SandboxedExecute.sandbox = switched_on("LOSSBOOK_SANDBOX")

@@ -1,0 +1,146 @@
+"""Feedback without hidden tests: real `nbgrader autograde` + `nbgrader generate_feedback` on a
+course copy, with an honest, a wrong and a blank submission.
+
+No line of any hidden test block (read from solutions/) may appear in any feedback HTML, in its
+text or anywhere in its markup, while the autograded notebooks (the negative control) do hold
+them; failed checks are explained in words.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lossbook_grader.ban import hidden_block
+from lossbook_grader.course import fill_in, make_course_copy, nbgrader, solution_sources
+from lossbook_grader.feedback import HideHiddenTests, explain, visible_source
+
+ASSIGNMENTS = ("01-regression", "02-classification")  # NumPy only, and torch
+STUDENTS = ("honest", "wrong", "blank")
+
+
+def _wrong(source: str) -> str:
+    """A wrong answer with the same names: every function returns 0.0."""
+    code = "\n".join(line for line in source.splitlines() if "### " not in line)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return "pass"
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            out.append(f"def {node.name}(*args, **kwargs):\n    return 0.0")
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            out += [f"{t.id} = 0.0" for t in node.targets]
+    return "\n".join(out) or "pass"
+
+
+def _hidden_lines(name: str, course: Path) -> set[str]:
+    lines = set()
+    for src in (course / "solutions" / name).glob("*.ipynb"):
+        for cell in nbformat.read(src, as_version=4).cells:
+            for line in hidden_block(cell.source).splitlines():
+                if len(line.strip()) > 25:  # shorter lines can coincide with visible ones
+                    lines.add(line.strip())
+    return lines
+
+
+@pytest.fixture(scope="module", params=[
+    pytest.param(name, marks=[pytest.mark.slow, pytest.mark.xdist_group(f"feedback-{name}")])
+    for name in ASSIGNMENTS
+])
+def feedback(request, tmp_path_factory):
+    name = request.param
+    course = make_course_copy(tmp_path_factory.mktemp(f"feedback-{name}"))
+    nbgrader(course, "generate_assignment", name, "--force")
+    for nb in sorted((course / "exercises" / name).glob("*.ipynb")):
+        answers = solution_sources(course / "solutions" / name / nb.name)
+        fill_in(nb, answers, course / "submitted" / "honest" / name / nb.name)
+        fill_in(nb, {k: _wrong(v) for k, v in answers.items()},
+                course / "submitted" / "wrong" / name / nb.name)
+        fill_in(nb, {}, course / "submitted" / "blank" / name / nb.name)
+    nbgrader(course, "autograde", name, "--force")
+    nbgrader(course, "generate_feedback", name, "--force")
+    return name, course
+
+
+def _pages(course: Path, name: str, student: str) -> list[Path]:
+    pages = sorted((course / "feedback" / student / name).glob("*.html"))
+    assert pages, f"no feedback for {student}"
+    return pages
+
+
+def _text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_the_autograded_notebooks_hold_the_hidden_tests(feedback):
+    """The negative control: what the feedback step has to remove is really there."""
+    name, course = feedback
+    hidden = _hidden_lines(name, course)
+    assert hidden
+    for nb in (course / "autograded" / "honest" / name).glob("*.ipynb"):
+        text = nb.read_text()
+        assert any(line.replace('"', '\\"') in text or line in text for line in hidden)
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_no_hidden_line_in_any_feedback(feedback, student):
+    name, course = feedback
+    hidden = _hidden_lines(name, course)
+    for page_path in _pages(course, name, student):
+        page = page_path.read_text()
+        text = _text(page)
+        raw = html.unescape(page)
+        leaked = [line for line in hidden if line in text or line in raw
+                  or html.escape(line) in page]
+        assert not leaked, f"{student}: {leaked[:3]}"
+        assert "HIDDEN TESTS" not in page
+
+
+def test_failures_are_explained_in_words(feedback):
+    name, course = feedback
+    wrong = "".join(_text(p.read_text()) for p in _pages(course, name, "wrong"))
+    assert "A hidden check failed" in wrong or "A check failed" in wrong or \
+        "A visible check failed" in wrong
+    blank = "".join(_text(p.read_text()) for p in _pages(course, name, "blank"))
+    assert "This part is not answered yet" in blank
+    honest = "".join(_text(p.read_text()) for p in _pages(course, name, "honest"))
+    assert "check failed" not in honest and "not answered" not in honest
+
+
+# ------------------------------------------------------------------ the step in isolation
+SOURCE = ("assert f(1) == 1\n### BEGIN HIDDEN TESTS\nsecret = 42\n"
+          "assert f(secret) == 43\nassert f(2) == 3, 'f(2) differs from the reference'\n"
+          "### END HIDDEN TESTS")
+
+
+def _error(line: int, ename="AssertionError", evalue=""):
+    return nbformat.NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[
+        "\x1b[0;31mAssertionError\x1b[0m Traceback",
+        f"Cell \x1b[0;32mIn[7], line {line}\x1b[0m\n----> {line} {SOURCE.splitlines()[line - 1]}",
+    ])
+
+
+def test_explanations():
+    assert explain(_error(4), SOURCE) == "A hidden check failed."
+    assert explain(_error(5, evalue="f(2) differs from the reference"), SOURCE) == \
+        "A check failed: f(2) differs from the reference"
+    assert explain(_error(1), SOURCE) == "A visible check failed: assert f(1) == 1"
+    assert explain(_error(4, "NotImplementedError"), SOURCE).startswith("This part is not")
+    assert visible_source(SOURCE) == "assert f(1) == 1"
+
+
+def test_the_preprocessor_strips_source_and_traceback():
+    cell = nbformat.v4.new_code_cell(SOURCE)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret = 42"),
+                    _error(4)]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    dumped = nbformat.writes(nbformat.v4.new_notebook(cells=[cell]))
+    assert "secret" not in dumped and "f(2)" not in dumped
+    assert cell.outputs[0]["evalue"] == "A hidden check failed."
