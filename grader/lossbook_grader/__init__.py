@@ -10,6 +10,10 @@ from ``lossbook``, the library students install: students never need it, and not
   the other submissions, the solutions and the instructor's home);
 * :mod:`lossbook_grader.guard` runs inside that kernel and undoes tampering (a replaced
   ``numpy.testing.assert_allclose``, a silenced traceback) before every test cell;
+* :mod:`lossbook_grader.ban` is the reference ban hidden tests call a student's function
+  through, where every path to a forbidden computation fails;
+* :mod:`lossbook_grader.feedback` strips hidden tests from nbgrader's feedback and explains
+  failures in words;
 * :mod:`lossbook_grader.execute` is the nbgrader preprocessor that uses both, caps output and
   turns a dead or runaway kernel into failed cells instead of a lost submission;
 * :mod:`lossbook_grader.collect` turns an LMS export into nbgrader's ``submitted/`` folder;

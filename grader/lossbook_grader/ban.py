@@ -49,9 +49,10 @@ Rules for authors:
 * **Compute the oracle before the call**, never inside ``with ban:``; compare the result with
   an ``assert`` whose message says in words what differs (the feedback shows only that message).
 * **Keep banned inputs small** (tens to thousands of elements, a few dozen steps): every Python
-  call and C call is seen by the profile hook. Measured on the grading machine: a NumPy loss of
-  a few calls costs about 2-3 times as long under the ban, a small torch training loop 2-4
-  times (``tests/grader/test_ban.py::test_slowdown_is_bounded`` measures it).
+  call and C call is seen by the profile hook. Measured (``pytest -s
+  tests/grader/test_ban.py::test_slowdown_is_bounded``): a banned call costs about 40 µs more
+  (a NumPy Huber loss on 40 values: 6 µs plain, about 45 µs banned), and Python-heavy code about
+  4 times as long (20 SGD steps of a small torch model: 1.7 ms plain, 6.5-7.5 ms banned).
 
 The grammar of a forbidden entry
 ================================
@@ -315,8 +316,9 @@ _AUDIT_INSTALLED: list[bool] = []
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if not _ACTIVE:
         return
-    ban = _ACTIVE[-1]
-    if threading.get_ident() != ban._thread:
+    me = threading.get_ident()
+    ban = next((b for b in reversed(_ACTIVE) if type(b) is Ban and b._thread == me), None)
+    if ban is None:
         return
     what = ALWAYS.get(event)
     if what is not None:
@@ -347,7 +349,7 @@ class Ban:
     Example:
         >>> import numpy as np
         >>> ban = Ban("lossbook")
-        >>> ban(np.add, 1.0, 2.0)
+        >>> float(ban(np.add, 1.0, 2.0))
         3.0
     """
 
@@ -520,7 +522,7 @@ class Ban:
             self.trips.append(message)
         # The ban has failed. Python drops a profile function that raises (and audits that
         # as sys.setprofile): disarm the audit hook first, so that it is not a second trip.
-        while self in _ACTIVE:
+        while any(b is self for b in _ACTIVE):
             _ACTIVE.remove(self)
         raise BanViolation(message)
 
@@ -561,8 +563,12 @@ class Ban:
 
     def _stop(self) -> None:
         current = sys.getprofile()
-        while self in _ACTIVE:  # disarm the audit hook before our own sys.setprofile
+        armed = any(b is self for b in _ACTIVE)
+        while any(b is self for b in _ACTIVE):  # disarm the audit hook before our setprofile
             _ACTIVE.remove(self)
+        if not armed and not self.trips:
+            self.trips.append(f"your {self._who} tampered with the ban's records, which no "
+                              "graded call may do")
         sys.setprofile(self._previous)
         if current is not self._hook_ref and not self.trips:
             self.trips.append(f"your {self._who} removed or replaced the ban's profile "

@@ -261,7 +261,14 @@ def _threading_setprofile(p, t):
     return float(lb.huber(p, t))
 
 
-ESCAPES = {"thread": _in_a_thread, "process": _in_a_process,
+def _clears_the_records(p, t):
+    from lossbook_grader import ban
+
+    ban._ACTIVE.clear()
+    return honest_huber(p, t)
+
+
+ESCAPES = {"records": _clears_the_records, "thread": _in_a_thread, "process": _in_a_process,
            "setprofile": _removes_the_profiler, "settrace": _sets_a_tracer,
            "threading.setprofile": _threading_setprofile}
 
