@@ -144,3 +144,16 @@ def test_the_preprocessor_strips_source_and_traceback():
     dumped = nbformat.writes(nbformat.v4.new_notebook(cells=[cell]))
     assert "secret" not in dumped and "f(2)" not in dumped
     assert cell.outputs[0]["evalue"] == "A hidden check failed."
+
+
+def test_honest_work_trips_no_guard_wire(feedback):
+    """The guard now watches every lossbook module, class and namespace: honest work (which
+    calls lossbook freely) must still need no repair."""
+    import json
+
+    name, course = feedback
+    reports = list((course / ".lossbook" / "reports" / name / "honest").glob("*.json"))
+    assert reports
+    for path in reports:
+        report = json.loads(path.read_text())
+        assert report["repairs"] == [] and report["guard_errors"] == [], report
