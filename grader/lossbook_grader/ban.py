@@ -335,6 +335,12 @@ def _install_audit_hook() -> None:
         _AUDIT_INSTALLED.append(True)
 
 
+# Installed when this module is imported, not by the first ban: the tamper guard records this
+# module's state when the kernel starts, and a state that changed at the first ban would be
+# "repaired" before the next test cell (and the hook added a second time).
+_install_audit_hook()
+
+
 class Ban:
     """Call a student's function where every declared reference is forbidden.
 

@@ -387,3 +387,18 @@ def test_slowdown_is_bounded():
         print(f"{name}: {plain * 1e6:.0f} us plain, {banned * 1e6:.0f} us banned, "
               f"x{banned / plain:.1f}")
         assert banned < 20 * plain + 1e-3, name
+
+
+def test_module_state_does_not_change_when_a_ban_runs():
+    """The tamper guard restores this module's globals before every test cell: a ban that
+    changed them (the audit hook installed at the first ban) would be reported as tampering
+    on honest work, and its hook added twice."""
+    import lossbook_grader.ban as ban_module
+
+    assert ban_module._AUDIT_INSTALLED == [True]
+    before = {k: (v, list(v) if isinstance(v, list) else None) for k, v in vars(ban_module).items()}
+    Ban("lossbook")(sum, [1, 2])
+    after = {k: (v, list(v) if isinstance(v, list) else None) for k, v in vars(ban_module).items()}
+    assert before.keys() == after.keys()
+    for key, (value, items) in before.items():
+        assert after[key][0] is value and after[key][1] == items, key
