@@ -137,7 +137,7 @@ ALWAYS = {
 # threads, IPython's history saver, tqdm's monitor); any other thread running when a ban starts
 # is the submission's.
 TRUSTED_THREAD_MODULES = ("ipykernel", "IPython.core", "zmq", "jupyter_client", "tornado",
-                          "tqdm", "pytest", "_pytest", "threading")
+                          "tqdm", "pytest", "_pytest", "execnet", "threading")
 FINGERPRINT_MIN_BYTES = 48  # shorter functions may coincide with a student's own
 
 
@@ -542,7 +542,10 @@ class Ban:
                 continue
             thread = known.get(ident)
             if thread is None:
-                out.append("a thread started without threading")
+                # Raw threads (``_thread.start_new_thread``) of the tools around the kernel,
+                # such as execnet's I/O thread under pytest-xdist, run only their own code.
+                if not _runs_only_trusted_code(frame):
+                    out.append("a thread started without threading")
                 continue
             if not _trusted_thread(thread) or _runs_user_code(frame, self._library_roots):
                 out.append(f"thread {thread.name!r}")
@@ -681,6 +684,37 @@ def _library_roots() -> tuple[str, ...]:
     grader = os.path.dirname(os.path.abspath(__file__))
     roots.add(grader)
     return tuple(os.path.realpath(r) + os.sep for r in roots) + ("<frozen ",)
+
+
+@functools.cache
+def _trusted_thread_dirs() -> tuple[str, ...]:
+    """The folders (or files) of the installed modules of TRUSTED_THREAD_MODULES."""
+    import importlib.util
+
+    dirs = []
+    for name in TRUSTED_THREAD_MODULES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin and spec.origin not in ("built-in", "frozen"):
+            origin = os.path.realpath(spec.origin)
+            dirs.append(os.path.dirname(origin) + os.sep if spec.submodule_search_locations
+                        else origin)
+    return tuple(dirs)
+
+
+def _runs_only_trusted_code(frame: Any) -> bool:
+    """Whether every frame of a thread's stack is code of a trusted package (or the stdlib's
+    threading machinery)."""
+    dirs = _trusted_thread_dirs()
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        real = os.path.realpath(filename) if not filename.startswith("<") else filename
+        if not real.startswith(dirs):
+            return False
+        frame = frame.f_back
+    return True
 
 
 def _trusted_thread(thread: threading.Thread) -> bool:

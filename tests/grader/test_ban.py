@@ -297,6 +297,43 @@ def test_a_thread_started_before_the_test_trips():
         pool.shutdown()
 
 
+def _raw_thread(target, *args):
+    """Start ``target(*args)`` in a thread that the threading module does not know (as
+    execnet's I/O thread under pytest-xdist is) and wait until it runs."""
+    import _thread
+
+    before = set(sys._current_frames())
+    _thread.start_new_thread(target, args)
+    deadline = time.monotonic() + 10
+    while set(sys._current_frames()) <= before:
+        assert time.monotonic() < deadline, "the thread did not start"
+        time.sleep(0.01)
+
+
+def test_a_raw_thread_of_a_trusted_tool_does_not_trip_honest_work():
+    stop = threading.Event()
+    _raw_thread(stop.wait)  # idle in threading's own code, nothing else on its stack
+    try:
+        assert np.isclose(Ban(*HUBER_BAN)(honest_huber, P, T), float(lb.huber(P, T)))
+    finally:
+        stop.set()
+
+
+def test_a_raw_thread_running_user_code_trips():
+    stop = threading.Event()
+
+    def user_loop():  # defined here, in a file outside every library folder
+        while not stop.wait(0.01):
+            pass
+
+    _raw_thread(user_loop)
+    try:
+        with pytest.raises(BanViolation, match="a thread started without threading"):
+            Ban(*HUBER_BAN)(honest_huber, P, T)
+    finally:
+        stop.set()
+
+
 def test_the_context_manager_bans_a_block():
     ban = Ban(*HUBER_BAN)
     with ban:
