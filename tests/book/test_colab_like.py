@@ -152,13 +152,18 @@ def _imported_lossbook_names(paths: list[Path]) -> tuple[set[str], set[str]]:
                 continue  # an unanswered exercise cell; its imports are in the solution
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
-                    modules |= {a.name for a in node.names if a.name.startswith("lossbook")}
-                elif isinstance(node, ast.ImportFrom) and \
-                        (node.module or "").startswith("lossbook"):
+                    modules |= {a.name for a in node.names if _is_lossbook(a.name)}
+                elif isinstance(node, ast.ImportFrom) and _is_lossbook(node.module or ""):
                     modules.add(node.module)
                     if node.module == "lossbook":
                         names |= {a.name for a in node.names}
     return modules, names
+
+
+def _is_lossbook(module: str) -> bool:
+    """The library or one of its modules (not the grader, lossbook_grader, which the hidden
+    tests of solutions/ import and students never install)."""
+    return module == "lossbook" or module.startswith("lossbook.")
 
 
 @pytest.mark.slow

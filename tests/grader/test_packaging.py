@@ -238,8 +238,12 @@ def test_nbgrader_refuses_to_grade_without_the_grader(tmp_path):
         assert "the lossbook grader is not installed" in out, out[-2000:]
         assert "pip install -e grader" in out
     assert not (course / "gradebook.db").exists()  # stopped before nbgrader touched anything
-    # a student's validate still runs their notebook (here the answered source notebook)
-    notebook = course / "solutions" / "01-regression" / "regression-losses.ipynb"
+    # a student's validate still runs their notebook: the released exercise, answered
+    from lossbook_grader.course import fill_in, solution_sources
+
+    notebook = course / "regression-losses.ipynb"
+    fill_in(ROOT / "exercises" / "01-regression" / notebook.name,
+            solution_sources(course / "solutions" / "01-regression" / notebook.name), notebook)
     proc = subprocess.run([nbgrader, "validate", str(notebook)], cwd=course, env=env,
                           capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
