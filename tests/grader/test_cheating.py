@@ -480,11 +480,10 @@ ASSIGNMENTS = tuple(CHEATS)
 TRAINING = {"train_encoder", "train_linear_scorer",
             "train_fraud_detector", "fit_with_l1"}
 # Cheats that still earn points, with the reason; each is an xfail(strict=True) case below.
-HOLES = {
-    ("02-classification", "answers", "choose_pos_weight"):
-        "return 49.0 passes choose_pos_weight's hidden test at every prevalence from 0.5% to "
-        "20% (recall >= 0.8 and precision >= 2.5 x the fraction hold for a constant weight); "
-        "the test should also check that the weight grows as positives get rarer",
+HOLES: dict[tuple[str, str, str], str] = {
+    # (assignment, student, part): why it still earns points. None known today; 02's
+    # choose_pos_weight returning a constant 49.0 was one until its hidden test checked that
+    # the weight follows the data.
 }
 
 
@@ -585,16 +584,17 @@ def test_every_targeted_part_scores_zero(graded):
     assert not earned, f"{name}: cheats that earned points: {earned}"
 
 
-@pytest.mark.parametrize("graded", [
-    pytest.param(p.values[0], marks=[*p.marks, pytest.mark.xfail(strict=True, reason="; ".join(
-        r for (n, _, _), r in HOLES.items() if n == p.values[0]))])
-    for p in _groups("cheating") if any(n == p.values[0] for n, _, _ in HOLES)], indirect=True)
-def test_known_holes_score_zero(graded):
-    """The cheats of HOLES still earn points: each assignment with one fails here (xfail,
-    strict: the day a hole is closed, this fails until its entry leaves HOLES)."""
-    name, course, scores = graded
-    holes = [(student, part) for n, student, part in HOLES if n == name]
-    assert all(scores[s][_test_id(course, name, part)] == 0 for s, part in holes)
+if HOLES:  # defined only while a hole is known, so that no case is ever skipped
+    @pytest.mark.parametrize("graded", [
+        pytest.param(p.values[0], marks=[*p.marks, pytest.mark.xfail(strict=True, reason="; ".join(
+            r for (n, _, _), r in HOLES.items() if n == p.values[0]))])
+        for p in _groups("cheating") if any(n == p.values[0] for n, _, _ in HOLES)], indirect=True)
+    def test_known_holes_score_zero(graded):
+        """The cheats of HOLES still earn points: each assignment with one fails here (xfail,
+        strict: the day a hole is closed, this fails until its entry leaves HOLES)."""
+        name, course, scores = graded
+        holes = [(student, part) for n, student, part in HOLES if n == name]
+        assert all(scores[s][_test_id(course, name, part)] == 0 for s, part in holes)
 
 
 @GRADED
