@@ -707,14 +707,7 @@ def _trusted_thread_dirs() -> tuple[str, ...]:
 def _runs_only_trusted_code(frame: Any) -> bool:
     """Whether every frame of a thread's stack is code of a trusted package (or the stdlib's
     threading machinery)."""
-    dirs = _trusted_thread_dirs()
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        real = os.path.realpath(filename) if not filename.startswith("<") else filename
-        if not real.startswith(dirs):
-            return False
-        frame = frame.f_back
-    return True
+    return not _runs_user_code(frame, _trusted_thread_dirs())
 
 
 def _trusted_thread(thread: threading.Thread) -> bool:
