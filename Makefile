@@ -61,6 +61,7 @@ bench-course: $(STAMP)
 
 bench-grading: $(STAMP)
 	@bash tools/system-deps.sh bwrap
+	$(BIN)/python bench/ban.py
 	$(BIN)/python bench/grading.py --students 40 --jobs 2
 
 exercises: $(STAMP)

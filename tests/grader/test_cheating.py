@@ -9,6 +9,8 @@ For every assignment a few submissions cheat, one cheat per part (parts are inde
 * ``twins``: the same computation in torch, SciPy or scikit-learn (``F.huber_loss``,
   ``torch.log_softmax``, ``torch.cdist``, ``dcg_score``, ``Lasso``, autograd where a gradient by
   hand is asked, ...);
+* ``ufuncs``: scipy's NumPy ufuncs (``scipy.special.huber``, ``log_expit``), which Python
+  cannot see being called;
 * ``answers``: an answer instead of a method (``true_quantile_heteroscedastic``, a pasted
   constant, a closed-form fit, an over-budget training run).
 
@@ -144,6 +146,15 @@ def prediction_interval(x_train, y_train, x_new, *, level=0.9, lr=0.05, steps=20
     return true_quantile_heteroscedastic(x_new, tail), true_quantile_heteroscedastic(x_new, 1 - tail)
 """, OTHER),
         },
+        "ufuncs": {
+            "huber_loss": ("""\
+from scipy.special import huber as _huber  # a NumPy ufunc, not a Python function
+
+def huber_loss(y_pred, y_true, delta=1.0):
+    r = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+    return float(np.mean(_huber(delta, r)))
+""", BAN),
+        },
     },
     "02-classification": {
         "lb_paths": {
@@ -261,6 +272,19 @@ def perplexity_of(log_probs, ids):
 def choose_pos_weight(y):
     return 49.0  # what the tuning curve above says
 """, OTHER),
+        },
+        "ufuncs": {
+            "binary_focal_loss": ("""\
+import scipy.special as sp
+
+def binary_focal_loss(logits, targets, alpha=0.25, gamma=2.0):
+    x, y = np.asarray(logits, dtype=float), np.asarray(targets, dtype=float)
+    log_pt = np.where(y == 1, sp.log_expit(x), sp.log_expit(-x))
+    loss = -log_pt * (-np.expm1(log_pt)) ** gamma
+    if alpha is not None:
+        loss = loss * (alpha * y + (1 - alpha) * (1 - y))
+    return float(np.mean(loss))
+""", BAN),
         },
     },
     "03-embeddings": {
