@@ -11,8 +11,9 @@ For every assignment a few submissions cheat, one cheat per part (parts are inde
   hand is asked, ...);
 * ``ufuncs``: scipy's NumPy ufuncs (``scipy.special.huber``, ``log_expit``), which Python
   cannot see being called;
-* ``answers``: an answer instead of a method (``true_quantile_heteroscedastic``, a pasted
-  constant, a closed-form fit, an over-budget training run).
+* ``answers``, ``answers2``: an answer instead of a method (``true_quantile_heteroscedastic``,
+  a pasted constant, a closed-form fit, an over-budget training run, weights trained beforehand
+  and loaded back).
 
 The parts a student does not cheat on are answered honestly (and not asserted: they may use a
 cheating function of an earlier part). ``honest`` is the solutions, ``blank`` the release.
@@ -389,6 +390,28 @@ def train_encoder(encoder, X, y, *, seed=0):
             "temperature_answer": ("""\
 def temperature_for(probability, s_pos, s_neg, n_negatives):
     return 0.3 / np.log(255 * 9)  # T_90, worked out on paper
+""", OTHER),
+        },
+        "answers2": {
+            "train_encoder": ("""\
+# Trained here, once, as long as it takes (1,000 steps); train_encoder only loads the result.
+_cheat = make_encoder(seed=0)
+_images = torch.as_tensor(X_train, dtype=torch.float32, device=DEVICE)
+_digits = torch.as_tensor(y_train, dtype=torch.long, device=DEVICE)
+_rng = np.random.default_rng(0)
+_opt = torch.optim.Adam(_cheat.parameters(), lr=3e-3)
+for _ in range(1000):
+    _b = torch.as_tensor(_rng.choice(len(_images), size=128, replace=False), device=DEVICE)
+    _loss = lb.batch_triplet_loss(_cheat(_images[_b]), _digits[_b], margin=0.5, mining="batch_hard")
+    _opt.zero_grad()
+    _loss.backward()
+    _opt.step()
+_weights = {k: v.detach().clone() for k, v in _cheat.state_dict().items()}
+
+
+def train_encoder(encoder, X, y, *, seed=0):
+    encoder.load_state_dict(_weights)
+    return encoder
 """, OTHER),
         },
     },
