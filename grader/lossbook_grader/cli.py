@@ -11,10 +11,13 @@ What this adds:
 
 * setup errors (unknown assignment, no gradebook, no submissions, no sandbox) stop everything
   with one clear message and exit status 2, before any student code runs;
-* ``--jobs`` submissions are graded at once (nbgrader itself grades one at a time): each of
-  ``--jobs`` worker processes loads nbgrader once and calls nbgrader's own Python API
-  (``NbGraderAPI.autograde`` and ``generate_feedback``, what formgrader uses) for one student
-  after another, with a progress bar;
+* every submission is a job for an engine (:mod:`lossbook_grader.engines`): ``--jobs``
+  worker processes here (nbgrader itself grades one at a time), or the workers of a Dask
+  cluster (``--scheduler tcp://HOST:8786``). A job is pure data and so is its result
+  (:mod:`lossbook_grader.unit`: each submission is autograded by nbgrader's own API in a
+  private course, in the sandbox); this process alone writes the gradebook
+  (:mod:`lossbook_grader.gradebook`), which may be SQLite or PostgreSQL
+  (``LOSSBOOK_GRADEBOOK_URL``), with a progress bar;
 * a rerun grades only submissions that are new or changed, comparing a digest of each
   submission folder and of the assignment's source (``--force`` regrades all); grades live in
   nbgrader's database keyed by student, assignment and cell, so a rerun replaces a grade and
@@ -22,7 +25,9 @@ What this adds:
 * a submission nbgrader cannot grade (a notebook that is not valid JSON, say) is not lost: its
   cells get 0 points and are marked for manual grading, and the summary says why;
 * the summary table lists every student's score, lateness and anything the sandbox or the
-  tamper guard reported.
+  tamper guard reported;
+* besides nbgrader's CSV (``--export``), the grades are written as a Canvas gradebook import
+  file (``--canvas``; :func:`lossbook_grader.gradebook.export_canvas` says which columns).
 
 Exit status: 0 when every submission was graded, 1 when some need manual review because
 grading failed, 2 on a setup error.
@@ -36,7 +41,6 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +67,7 @@ class Result:
     max_score: float = 0.0
     seconds_late: float = 0.0
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # see lossbook_grader.unit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", default="grades.csv", metavar="CSV",
                         help="where nbgrader export writes the grades (relative to the course; "
                              "default grades.csv)")
+    parser.add_argument("--canvas", default="grades-canvas.csv", metavar="CSV",
+                        help="where the Canvas gradebook import file is written (relative to "
+                             "the course; default grades-canvas.csv; '' for none)")
+    parser.add_argument("--canvas-id", action="append", default=[], metavar="NAME=ID",
+                        help="the Canvas id of an assignment, so that its column fills that "
+                             "assignment (repeatable)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the workers of a running Dask cluster "
+                             "(tcp://HOST:8786) instead of --jobs processes here")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -163,22 +177,6 @@ def _last_error(log: Path) -> str:
     return errors[0][:200] if errors else "nbgrader failed (see the log)"
 
 
-def _mark_for_review(coursedir: Any, assignment: str, student: str) -> None:
-    """Give every cell of a submission nbgrader could not grade 0 points, pending review."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
-            submission = gb.update_or_create_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = True
-        gb.db.commit()
-
-
 def _report_notes(course: Path, assignment: str, student: str) -> list[str]:
     notes = []
     folder = course / ".lossbook" / "reports" / assignment / student
@@ -244,37 +242,55 @@ def _validate(args: argparse.Namespace) -> None:
             raise GradeSetupError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
+def _canvas_ids(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise GradeSetupError(f"--canvas-id takes NAME=ID, got {pair!r}")
+        out[name] = value
+    return out
+
+
 def grade(args: argparse.Namespace) -> list[Result]:
-    """Run the whole round for ``args.assignment``; return one result per submission."""
+    """Run the whole round for ``args.assignment``; return one result per submission.
+
+    Each submission is a job for the engine (:mod:`lossbook_grader.engines`: worker processes
+    here, or a Dask cluster), graded by the pure unit of work :mod:`lossbook_grader.unit` in
+    a private course; only this process writes the gradebook (:mod:`lossbook_grader.gradebook`).
+    """
     from nbgrader.api import Gradebook
 
-    from .sandbox import SandboxError, check_sandbox
+    from .engines import EngineError, make_engine
+    from .gradebook import RecordError, export_canvas, mark_for_review, record
+    from .unit import make_job
 
     _validate(args)
+    canvas_ids = _canvas_ids(args.canvas_id)
     course = Path(args.course).resolve()
-    if not args.no_sandbox and switched_on("LOSSBOOK_SANDBOX"):
-        try:
-            check_sandbox()
-        except SandboxError as err:
-            raise GradeSetupError(str(err)) from None
+    sandbox = not args.no_sandbox and switched_on("LOSSBOOK_SANDBOX")
     coursedir = _load_coursedir(course)
     _check_assignment(coursedir, args.assignment)
+    engine_env = {k: v for k, v in _env(args).items() if k.startswith("LOSSBOOK_")}
+    try:
+        engine = make_engine(args.scheduler, args.jobs, engine_env)
+        engine.prepare(sandbox)
+    except EngineError as err:
+        raise GradeSetupError(str(err)) from None
     collect_notes = _collect(args, coursedir, course)
 
     submitted = course / coursedir.submitted_directory
     students = sorted(p.parent.name for p in submitted.glob(f"*/{args.assignment}")
                       if p.is_dir())
     if not students:
+        engine.close()
         raise GradeSetupError(
             f"no submissions of {args.assignment!r}: nothing in {submitted}/<student>/"
             f"{args.assignment}/, no LMS export in downloaded/{args.assignment}/archive/ "
             "and no --from folder")
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        for student in students:  # before the parallel part: no two processes create one
-            gb.update_or_create_student(student)
 
     source = course / coursedir.source_directory / args.assignment
-    salt = _digest(source, f"{args.no_sandbox}") if source.is_dir() else ""
+    salt = _digest(source, f"{not sandbox}") if source.is_dir() else ""
     state_file = course / STATE_DIR / f"{args.assignment}.json"
     state: dict[str, dict[str, Any]] = (json.loads(state_file.read_text())
                                         if state_file.is_file() else {})
@@ -282,31 +298,61 @@ def grade(args: argparse.Namespace) -> list[Result]:
     todo = [s for s in students if args.force or state.get(s, {}).get("digest") != digests[s]]
 
     jobs = max(1, min(args.jobs, len(todo) or 1))
-    env = _env(args, threads=max(1, (os.cpu_count() or 1) // jobs))
+    threads = max(1, (os.cpu_count() or 1) // jobs) if not args.scheduler else 1
+    # Every limit explicit in the job, as this machine's configuration resolves it, so that a
+    # worker's own environment changes nothing.
+    config = coursedir.config
+    settings = {"sandbox": sandbox, "guard": switched_on("LOSSBOOK_GUARD"),
+                "timeout": args.timeout or int(config.Execute.timeout),
+                "memory_mb": args.memory_mb or int(config.SandboxedExecute.memory_mb),
+                "cpu_seconds": int(config.SandboxedExecute.cpu_seconds)
+                if args.timeout is None else None,
+                "feedback": not args.no_feedback, "threads": threads}
+    if hasattr(engine, "jobs"):
+        engine.jobs = jobs
     logs = course / LOG_DIR / args.assignment
     logs.mkdir(parents=True, exist_ok=True)
     for student in todo:  # reports of an earlier grading must not outlive it
         for old in (course / ".lossbook" / "reports" / args.assignment / student).glob("*.json"):
             old.unlink()
 
-    outcome: dict[str, bool] = {}
-    if todo:
-        import multiprocessing
+    def job_of(student: str) -> Any:
+        return lambda: json.dumps(make_job(course, coursedir, args.assignment, student,
+                                           settings)).encode()
 
+    outcome: dict[str, str] = {}  # student -> "graded", "failed" or "lost"
+    errors: dict[str, str] = {}
+    timings: dict[str, dict[str, float]] = {}
+    if todo:
         from tqdm.auto import tqdm
 
-        context = multiprocessing.get_context("spawn")  # a clean interpreter per worker
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 initializer=_worker_init, initargs=(str(course), env)) as pool, \
-                tqdm(total=len(todo), desc=f"grading {args.assignment}", unit="submission",
-                     disable=args.quiet, file=sys.stderr) as bar:
-            futures = [pool.submit(_grade_one, args.assignment, s, not args.no_feedback)
-                       for s in todo]
-            for future in as_completed(futures):
-                student, ok, log = future.result()
-                (logs / f"{student}.log").write_text(log)
-                outcome[student] = ok
-                bar.update(1)
+        with tqdm(total=len(todo), desc=f"grading {args.assignment}", unit="submission",
+                  disable=args.quiet, file=sys.stderr) as bar:
+            try:
+                for result in engine.run([({"assignment": args.assignment, "student": s},
+                                           job_of(s)) for s in todo]):
+                    student = result["student"]
+                    (logs / f"{student}.log").write_text(
+                        f"worker: {result.get('worker')}\n{result.get('log', '')}\n"
+                        f"{result.get('error', '')}\n")
+                    timings[student] = result.get("timings", {})
+                    if result.get("ok"):
+                        try:
+                            record(course, coursedir, result)
+                            outcome[student] = "graded"
+                        except RecordError as err:
+                            outcome[student], errors[student] = "failed", str(err)
+                    else:
+                        outcome[student] = "lost" if result.get("lost") else "failed"
+                        errors[student] = result.get("error") or "nbgrader failed"
+                    if outcome[student] != "graded":
+                        mark_for_review(coursedir, args.assignment, student)
+                    bar.update(1)
+            finally:
+                engine.close()
+    else:
+        engine.close()
+    engine_notes = list(getattr(engine, "notes", []))
 
     results = []
     for student in students:
@@ -316,13 +362,13 @@ def grade(args: argparse.Namespace) -> list[Result]:
             notes.append("not graded, unchanged since grading failed; review by hand")
         elif student not in outcome:
             status = "unchanged"
-        elif outcome[student]:
+        elif outcome[student] == "graded":
             status = "graded"
         else:
             status = "failed"
-            _mark_for_review(coursedir, args.assignment, student)
-            notes.append(f"not graded: {_last_error(logs / f'{student}.log')}; 0 points until "
-                         f"reviewed (log: {logs / f'{student}.log'})")
+            again = " (graded again on the next run)" if outcome[student] == "lost" else ""
+            notes.append(f"not graded: {errors[student]}; 0 points until reviewed{again} "
+                         f"(log: {logs / f'{student}.log'})")
         if status != "failed":
             notes += _report_notes(course, args.assignment, student)
         for name in sorted(p.name for p in (course / coursedir.release_directory /
@@ -334,57 +380,25 @@ def grade(args: argparse.Namespace) -> list[Result]:
             sub = gb.find_submission(args.assignment, student)
             score, max_score = sub.score, sub.max_score
             late = sub.total_seconds_late
-        results.append(Result(student, status, score, max_score, late, notes))
-        if student in outcome:
+        results.append(Result(student, status, score, max_score, late, notes,
+                              timings.get(student, {})))
+        if outcome.get(student) in ("graded", "failed"):
             state[student] = {"digest": digests[student], "status": status}
+        elif outcome.get(student) == "lost":
+            state.pop(student, None)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
+    if results and engine_notes:
+        results[0].notes += engine_notes
 
     export = course / args.export
     log = logs / "_export.log"
     log.write_text("")
     if _run([_nbgrader_bin(), "export", "--to", str(export)], course, _env(args), log) != 0:
         raise GradeSetupError(f"nbgrader export failed: {_last_error(log)} (log: {log})")
+    if args.canvas:
+        export_canvas(coursedir, course / args.canvas, canvas_ids)
     return results
-
-
-_worker: dict[str, Any] = {}
-
-
-def _worker_init(course: str, env: dict[str, str]) -> None:
-    """Start of a grading worker: the course's environment and nbgrader's API, loaded once."""
-    os.environ.clear()
-    os.environ.update(env)
-    os.chdir(course)
-    import warnings
-
-    # nbgrader's own SQLAlchemy warnings are not the instructor's business; its log is kept.
-    warnings.simplefilter("ignore")
-    from nbgrader.apps import NbGraderAPI
-
-    coursedir = _load_coursedir(Path(course))
-    _worker["api"] = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
-
-
-def _grade_one(assignment: str, student: str, feedback: bool) -> tuple[str, bool, str]:
-    """Autograde (and write feedback for) one submission in a worker; never raises."""
-    api = _worker["api"]
-    parts = []
-    try:
-        result = api.autograde(assignment, student, force=True, create=True)
-        parts += [result.get("log", ""), result.get("error", "")]
-        ok = bool(result.get("success"))
-        if ok and feedback:
-            result = api.generate_feedback(assignment, student, force=True)
-            parts += [result.get("log", ""), result.get("error", "")]
-            ok = bool(result.get("success"))
-    except Exception as err:  # a crash in nbgrader itself: this submission fails, not the run
-        import traceback
-
-        parts.append(traceback.format_exc())
-        parts.append(f"{type(err).__name__}: {err}")
-        ok = False
-    return student, ok, "\n".join(p for p in parts if p)
 
 
 def summary_table(results: list[Result]) -> str:

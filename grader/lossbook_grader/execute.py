@@ -26,6 +26,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,26 @@ def report_path(root: str | os.PathLike[str], assignment: str, student: str,
                 notebook: str) -> Path:
     """Where :class:`SandboxedExecute` writes its report for one graded notebook."""
     return Path(root) / ".lossbook" / "reports" / assignment / student / f"{notebook}.json"
+
+
+def _kernel_process_start(km: Any) -> float | None:
+    """When the kernel's own process (inside the sandbox: the innermost ``ipykernel_launcher``
+    under the launcher, not bwrap) was created, in seconds since the epoch; None if unknown."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    pid = getattr(process, "pid", None)
+    if pid is None:
+        return None
+    try:
+        top = psutil.Process(pid)
+        kernels = [p for p in [top, *top.children(recursive=True)]
+                   if "ipykernel_launcher" in p.cmdline()[1:3]]
+        return max(p.create_time() for p in kernels) if kernels else None
+    except (psutil.Error, ValueError):
+        return None
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -149,6 +170,30 @@ class SandboxedExecute(Execute):
         km.shutdown_wait_time = 1.0
         km.kernel_name = KERNEL_NAME
         return km
+
+    # -- timings: sandbox start, kernel start, execution (for the grading benchmark) ---------
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        self._times["launch"] = time.time()
+        await super().async_start_new_kernel(**kwargs)
+
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        self._times["ready"] = time.time()
+        self._times["process"] = _kernel_process_start(self.km)
+        return kc
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _timings(self, end: float) -> dict[str, float | None]:
+        launch, ready = self._times.get("launch"), self._times.get("ready")
+        if launch is None or ready is None:
+            return {"sandbox_start": None, "kernel_start": None, "execution": None}
+        process = self._times.get("process")
+        if not self.sandbox or process is None or not launch <= process <= ready:
+            process = launch  # no sandbox, or its start unknown: all of it is the kernel's
+        return {"sandbox_start": process - launch, "kernel_start": ready - process,
+                "execution": end - ready}
 
     async def _call_guard(self, call: str) -> bool:
         """Run ``guard.<call>`` silently in the kernel; False (and a note) if it failed."""
@@ -264,9 +309,11 @@ class SandboxedExecute(Execute):
         if self.sandbox:
             check_sandbox()  # fail before anything runs if it cannot be set up
         self._runtime: str | None = None
+        self._times: dict[str, float | None] = {}
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
+            self._report["timings"] = self._timings(time.time())
             self._write_report(resources or {})
             if self._runtime:
                 shutil.rmtree(self._runtime, ignore_errors=True)
