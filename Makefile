@@ -1,7 +1,7 @@
 # lossbook: two commands do all the set-up on a fresh machine with Python 3.11 and make.
 #   make book   executes every chapter and builds the site into _build/html
-#   make test   installs the system programs the tests need (bubblewrap, chromium; see
-#               tools/system-deps.sh), then runs the whole test suite
+#   make test   installs the system programs the tests need (bubblewrap, chromium, postgresql;
+#               see tools/system-deps.sh), then runs the whole test suite
 # The exact versions of everything live in requirements.txt (the one place with pins).
 
 PYTHON ?= python3.11
@@ -17,7 +17,7 @@ help:
 	@echo "make book       build the book into _build/html (executes every page)"
 	@echo "make test       run the whole test suite"
 	@echo "make test-fast  library tests only (seconds)"
-	@echo "make system-deps  install bubblewrap and chromium if missing (make test does it first)"
+	@echo "make system-deps  install bubblewrap, chromium and postgresql if missing (make test does it first)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make bench      benchmarks: losses vs references, course run times, grading (results in bench/results/)"
 	@echo "make clean      remove build outputs (keeps .venv)"
@@ -38,10 +38,11 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
 
-# bubblewrap (the grading sandbox) and chromium (the browser tests): installed with apt-get where
-# possible, else a stop within a second that says what is missing and how to install it.
+# bubblewrap (the grading sandbox), chromium (the browser tests) and the PostgreSQL server (the
+# grading tests start their own, tests/grader/servers.py): installed with apt-get where possible,
+# else a stop within a second that says what is missing and how to install it.
 system-deps:
-	@bash tools/system-deps.sh bwrap chromium
+	@bash tools/system-deps.sh bwrap chromium postgres
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
