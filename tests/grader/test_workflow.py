@@ -136,3 +136,43 @@ def test_rerun_changes_nothing(course, graded):
     after = _grades(course / "grades.csv")
     assert {k: v["score"] for k, v in after.items() if k != "erin"} == \
         {k: v["score"] for k, v in before.items() if k != "erin"}
+
+
+def _canvas(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:]
+
+
+def test_canvas_import_file_has_the_exported_scores(course, graded):
+    """lossbook-grade writes grades-canvas.csv: Canvas's import columns, a Points Possible row,
+    one row per student whose score is nbgrader's (after the late penalty)."""
+    from lossbook_grader.gradebook import CANVAS_COLUMNS
+
+    header, rows = _canvas(course / "grades-canvas.csv")
+    assert header == [*CANVAS_COLUMNS, A]
+    points, students = rows[0], rows[1:]
+    expected = _grades(course / "grades.csv")
+    assert points[0].strip() == "Points Possible"
+    assert float(points[5]) == float(expected["alice"]["max_score"])
+    by_sis = {row[2]: row for row in students}
+    assert set(by_sis) == set(expected)  # every student once, no other
+    for student, row in expected.items():
+        assert float(by_sis[student][5]) == float(row["score"]), student
+    assert float(by_sis["dave"][5]) == 0.0 and float(by_sis["alice"][5]) > 0
+
+
+def test_canvas_ids_and_names_fill_their_columns(course, graded, tmp_path):
+    from lossbook_grader.cli import _load_coursedir
+    from lossbook_grader.gradebook import export_canvas
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.update_or_create_student("alice", first_name="Alice", last_name="Liddell",
+                                    lms_user_id="4711")
+    out = export_canvas(_load_coursedir(course), tmp_path / "canvas.csv", {A: "90210"})
+    header, rows = _canvas(out)
+    assert header[-1] == f"{A} (90210)"
+    alice = next(row for row in rows if row[2] == "alice")
+    assert alice[:2] == ["Liddell, Alice", "4711"]
+    bob = next(row for row in rows if row[2] == "bob")
+    assert bob[:2] == ["bob", ""]
