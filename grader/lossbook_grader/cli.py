@@ -41,6 +41,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="grade on the workers of a running Dask cluster "
                              "(tcp://HOST:8786) instead of --jobs processes here")
+    parser.add_argument("--scheduler-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="how long to wait for the Dask scheduler to answer (default 30)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -236,7 +239,7 @@ def _env(args: argparse.Namespace, threads: int | None = None) -> dict[str, str]
 def _validate(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise GradeSetupError(f"--jobs must be at least 1, got {args.jobs}")
-    for name in ("timeout", "memory_mb"):
+    for name in ("timeout", "memory_mb", "scheduler_timeout"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise GradeSetupError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -252,8 +255,9 @@ def _canvas_ids(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def grade(args: argparse.Namespace) -> list[Result]:
-    """Run the whole round for ``args.assignment``; return one result per submission.
+def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Result]:
+    """Run the whole round for ``args.assignment``; return one result per submission (and
+    add what the engine reported, such as Dask workers that refused, to ``notes``).
 
     Each submission is a job for the engine (:mod:`lossbook_grader.engines`: worker processes
     here, or a Dask cluster), graded by the pure unit of work :mod:`lossbook_grader.unit` in
@@ -273,7 +277,8 @@ def grade(args: argparse.Namespace) -> list[Result]:
     _check_assignment(coursedir, args.assignment)
     engine_env = {k: v for k, v in _env(args).items() if k.startswith("LOSSBOOK_")}
     try:
-        engine = make_engine(args.scheduler, args.jobs, engine_env)
+        engine = make_engine(args.scheduler, args.jobs, engine_env,
+                             timeout=args.scheduler_timeout)
         engine.prepare(sandbox)
     except EngineError as err:
         raise GradeSetupError(str(err)) from None
@@ -337,11 +342,13 @@ def grade(args: argparse.Namespace) -> list[Result]:
                         f"{result.get('error', '')}\n")
                     timings[student] = result.get("timings", {})
                     if result.get("ok"):
+                        began = time.perf_counter()
                         try:
                             record(course, coursedir, result)
                             outcome[student] = "graded"
                         except RecordError as err:
                             outcome[student], errors[student] = "failed", str(err)
+                        timings[student]["record"] = time.perf_counter() - began
                     else:
                         outcome[student] = "lost" if result.get("lost") else "failed"
                         errors[student] = result.get("error") or "nbgrader failed"
@@ -388,8 +395,8 @@ def grade(args: argparse.Namespace) -> list[Result]:
             state.pop(student, None)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
-    if results and engine_notes:
-        results[0].notes += engine_notes
+    if notes is not None:
+        notes += engine_notes
 
     export = course / args.export
     log = logs / "_export.log"
@@ -422,12 +429,15 @@ def run(args: argparse.Namespace) -> int:
         print("lossbook-grade: error: nbgrader is not installed (it is a dependency of "
               "lossbook-grader: pip install 'nbgrader>=0.9')", file=sys.stderr)
         return 2
+    notes: list[str] = []
     try:
-        results = grade(args)
+        results = grade(args, notes)
     except GradeSetupError as err:
         print(f"lossbook-grade: error: {err}", file=sys.stderr)
         return 2
     print(summary_table(results))
+    for note in notes:
+        print(f"note: {note}")
     counts = {s: sum(r.status == s for r in results) for s in ("graded", "unchanged", "failed")}
     print(f"\n{counts['graded']} graded, {counts['unchanged']} unchanged, "
           f"{counts['failed']} failed (0 points until reviewed); grades in "

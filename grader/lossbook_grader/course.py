@@ -105,8 +105,9 @@ def make_course_copy(dest: str | os.PathLike[str],
 def course_env(**extra: str) -> dict[str, str]:
     """The environment of a command run in a course copy: the venv's tools first on PATH, and
     the course's own gradebook (never one set for the developer's checkout)."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
-    env.pop("LOSSBOOK_GRADEBOOK_URL", None)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("LOSSBOOK_GRADEBOOK_URL", None)  # unless ``extra`` names one
+    env.update(extra)
     return env
 
 
@@ -119,13 +120,16 @@ def lossbook_grade(course: str | os.PathLike[str], *args: str,
                           timeout=timeout)
 
 
-def nbgrader(course: str | os.PathLike[str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``nbgrader <args>`` in ``course``.
+def nbgrader(course: str | os.PathLike[str], *args: str,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``nbgrader <args>`` in ``course`` (``env``: extra environment variables, such as
+    ``LOSSBOOK_GRADEBOOK_URL``).
 
     Raises:
         NbgraderError: if it fails, with its exit status and output.
     """
-    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=course_env(),
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course,
+                          env=course_env(**(env or {})),
                           capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise NbgraderError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -193,8 +194,6 @@ class DaskEngine:
 
     def run(self, jobs: Iterable[tuple[dict[str, str], Callable[[], bytes]]]
             ) -> Iterator[dict[str, Any]]:
-        from distributed import wait as dask_wait
-
         todo = iter(jobs)
         running: dict[Any, dict[str, str]] = {}
         window = 2 * max(1, len(self.workers)) + 2
@@ -212,12 +211,15 @@ class DaskEngine:
                 running[future] = key
 
         fill()
+        checked = time.monotonic()
         while running:
-            try:
-                done, _ = dask_wait(list(running), timeout=10, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = set()
+            done = [f for f in running if f.status in ("finished", "error", "cancelled",
+                                                        "lost")]
             if not done:
+                time.sleep(0.05)
+                if time.monotonic() - checked < 10:
+                    continue
+                checked = time.monotonic()
                 if not self._alive():
                     for future, key in list(running.items()):
                         future.cancel()
@@ -250,11 +252,11 @@ class DaskEngine:
         self.client.close()
 
 
-def make_engine(scheduler: str | None, jobs: int, env: dict[str, str] | None = None
-                ) -> LocalEngine | DaskEngine:
+def make_engine(scheduler: str | None, jobs: int, env: dict[str, str] | None = None,
+                timeout: float = 30.0) -> LocalEngine | DaskEngine:
     """The engine ``lossbook-grade`` options ask for."""
     if scheduler:
-        return DaskEngine(scheduler)
+        return DaskEngine(scheduler, timeout=timeout)
     return LocalEngine(jobs, env)
 
 

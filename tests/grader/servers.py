@@ -416,7 +416,8 @@ class DaskCluster:
             for i in range(1, n_workers + 1):
                 self.start_worker(f"w{i}", wait=False)
             self.address = self._wait_scheduler_address()
-            self.wait_for_workers(n_workers, timeout)
+            if n_workers:
+                self.wait_for_workers(n_workers, timeout)
         except BaseException:
             self.close()
             raise

@@ -13,15 +13,18 @@ whose test depends on nothing later, so what an attack costs is that part's poin
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import http.server
 import json
+import shutil
 import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from servers import dask_cluster, postgres_server  # noqa: F401 (fixtures)
 
 from lossbook_grader.course import (ROOT, fill_in, lossbook_grade, make_course_copy, nbgrader,
                                     solution_sources)
@@ -290,6 +293,7 @@ def graded(tmp_path_factory, server):
     marker.unlink(missing_ok=True)
     honest = incoming / "honest_full" / NB
     proc = _lossbook_grade(course, "--from", str(incoming), "--no-feedback")
+    shutil.copy(course / "grades.csv", course / "grades-first-run.csv")  # before any rerun
     return course, proc, hashlib.sha256(honest.read_bytes()).hexdigest(), marker
 
 
@@ -399,3 +403,28 @@ def test_without_the_sandbox_the_attacks_succeed(tmp_path_factory, server):
     assert "WITHOUT the sandbox" in proc.stdout
     for student, succeeded in UNPROTECTED.items():
         assert succeeded(_score(course, student)), (student, _score(course, student))
+
+
+# The same class through a Dask cluster (a scheduler and two worker processes) into a
+# PostgreSQL gradebook (a private server): the same grades as the local engine on SQLite.
+def _scores(path: Path) -> dict[str, tuple[str, str, str, str]]:
+    with path.open(newline="") as fh:
+        return {row["student_id"]: (row["score"], row["raw_score"], row["max_score"],
+                                    row["late_submission_penalty"])
+                for row in csv.DictReader(fh) if row["assignment"] == A}
+
+
+def test_dask_and_postgresql_give_the_local_sqlite_grades(graded, dask_cluster, postgres_server,
+                                                          tmp_path_factory):
+    course, local, _, _ = graded
+    env = {"LOSSBOOK_GRADEBOOK_URL": postgres_server.new_database()}
+    other = make_course_copy(tmp_path_factory.mktemp("hostile-dask"))
+    nbgrader(other, "generate_assignment", A, "--force", env=env)
+    proc = lossbook_grade(other, A, "--scheduler", dask_cluster.address, "--timeout",
+                          str(TIMEOUT), "-q", "--from", str(course / "incoming"),
+                          "--no-feedback", env=env)
+    assert proc.returncode == local.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not (other / "gradebook.db").exists()  # the grades went to PostgreSQL
+    expected = _scores(course / "grades-first-run.csv")
+    assert _scores(other / "grades.csv") == expected
+    assert len(expected) == len(CLASS) + 3
