@@ -102,6 +102,17 @@ def record(course: str | os.PathLike[str], coursedir: Any, result: dict[str, Any
         raise RecordError(f"not a graded result: {result.get('error') or 'no reason given'}")
     course = Path(course)
     assignment, student = result["assignment"], result["student"]
+    for notebook in result.get("notebooks", {}):
+        if not isinstance(notebook, str) or not notebook or notebook.startswith(".") or \
+                "/" in notebook or "\\" in notebook:
+            raise RecordError(f"a result names a notebook {notebook!r}, which is not a plain "
+                              "file name")
+    for name in result.get("files", {}):
+        kind, _, rel = str(name).partition("/")
+        parts = Path(rel).parts
+        if kind not in ("autograded", "feedback") or not parts or Path(rel).is_absolute() or \
+                ".." in parts:
+            raise RecordError(f"a result file {name!r} is not inside autograded/ or feedback/")
 
     def write(gb: Any) -> None:
         from nbgrader.api import MissingEntry

@@ -36,7 +36,8 @@ BIN = Path(sys.executable).parent
 GRADER_MODULES = sorted(p.name for p in (ROOT / "grader" / "lossbook_grader").glob("*.py"))
 # What `lossbook-grade` had as `lossbook grade`: the same options, no more, no fewer.
 OPTIONS = ["--course", "--jobs", "-j", "--from", "--no-zip", "--timeout", "--memory-mb",
-           "--no-sandbox", "--force", "--no-feedback", "--export", "--quiet", "-q"]
+           "--no-sandbox", "--force", "--no-feedback", "--export", "--canvas", "--canvas-id",
+           "--scheduler", "--scheduler-timeout", "--quiet", "-q"]
 # Not part of a source tree: build outputs, caches, the venv, the sandbox tests' scratch folders.
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "_build", "build", "dist", "*.egg-info",
                                     "__pycache__", "*.pyc", ".hypothesis", ".pytest_cache",

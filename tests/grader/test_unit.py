@@ -138,3 +138,26 @@ def test_files_cannot_leave_their_folder(tmp_path):
     (tmp_path / "a" / "b" / "f.txt").write_text("hi")
     decode_files(encode_files(tmp_path / "a"), tmp_path / "copy")
     assert (tmp_path / "copy" / "b" / "f.txt").read_text() == "hi"
+
+
+def test_a_result_cannot_write_outside_the_course(tmp_path):
+    """The coordinator writes what a worker sends back: names that leave their folder are
+    refused before anything is written."""
+    from lossbook_grader.gradebook import RecordError, record
+
+    class Dirs:
+        autograded_directory, feedback_directory = "autograded", "feedback"
+        db_url, course_id = f"sqlite:///{tmp_path / 'none.db'}", "lossbook"
+
+    base = {"ok": True, "refused": "", "assignment": A, "student": "s", "timestamp": None,
+            "files": {}}
+    with pytest.raises(RecordError, match="not a plain file name"):
+        record(tmp_path, Dirs, {**base, "notebooks": {"../../evil": {"grades": [],
+                                                                      "comments": []}}})
+    with pytest.raises(RecordError, match="not a graded result"):
+        record(tmp_path, Dirs, {**base, "ok": False, "error": "boom", "notebooks": {}})
+    assert not (tmp_path / "none.db").exists()
+    with pytest.raises(RecordError, match="not inside autograded/ or feedback/"):
+        record(tmp_path, Dirs, {**base, "notebooks": {},
+                                "files": {"autograded/../../../etc/x": "eA=="}})
+    assert not (tmp_path / "none.db").exists()
