@@ -81,6 +81,14 @@ The grammar of a forbidden entry
     ``"torch.func"``, ``"torch._functorch"``, ``"torch:backward"``, ``"torch:run_backward"``
     (``torch.no_grad`` stays allowed; do not forbid all of ``torch.autograd`` for that reason).
 
+The test's own values are out of reach: for the length of a ``ban(f, ...)`` call from a
+notebook cell, the data values that cell stored (``expected = ...``, the inputs, the random
+generator) are taken out of the notebook's namespace and put back after, so the student's
+function cannot read the oracle through ``globals()`` or by walking frames back to the cell.
+Modules, functions and classes stay (a cell may re-import ``numpy``), and so does every name
+that a function defined in the cell reads (a hook the test installs). Test authors: pass
+everything the function needs as arguments, never through a global of the test cell.
+
 Always, whatever is declared: changing the profile or trace function (``sys.setprofile``,
 ``sys.settrace``, ``threading.setprofile``, ``threading.settrace``), starting a thread or a
 process (``threading.Thread.start``, ``os.fork``, ``subprocess``, ``multiprocessing``,
@@ -748,18 +756,22 @@ class Ban:
         if _ACTIVE and _ACTIVE[-1]._thread == threading.get_ident():
             raise RuntimeError("bans do not nest: declare one Ban with every entry")
         self._who = self.part or getattr(fn, "__name__", "function")
+        hidden = _hide_test_values(sys._getframe(1), fn)
         self._start(fn)
         try:
             result = fn(*args, **kwargs)
         except BanViolation:
             self._stop()
+            _put_values_back(hidden)
             self.check()
             raise
         except BaseException:
             self._stop()
+            _put_values_back(hidden)
             self.check()  # a trip explains the error better than the error itself
             raise
         self._stop()
+        _put_values_back(hidden)
         self.check()
         return result
 
@@ -785,6 +797,41 @@ _missing = _Missing()
 
 # Libraries whose functions the walk of Ban._swap_ufuncs does not enter.
 _SKIP_GLOBALS = ("numpy", "torch", "scipy", "sklearn", "lossbook", "lossbook_grader")
+
+
+def _hide_test_values(frame: Any, fn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Take the values that the calling test cell stored (its oracle: ``expected = ...``) out
+    of the notebook's namespace for the length of the call, so that the student's function
+    cannot read them (``globals()["expected"]``, a frame walk back to the cell).
+
+    Only when the caller is module-level code (a notebook cell). Kept: modules, functions and
+    classes (a re-import of ``numpy`` or a helper the test defines), the called function, and
+    every name that a function defined in the cell reads (hooks the test installs). Returns
+    the namespace and what was taken out, for :func:`_put_values_back`."""
+    import dis
+
+    space = frame.f_globals
+    if frame.f_locals is not space or frame.f_code.co_name != "<module>":
+        return space, {}
+    code = frame.f_code
+    stored = {ins.argval for ins in dis.get_instructions(code)
+              if ins.opname in ("STORE_NAME", "STORE_GLOBAL")}
+    used_by_helpers: set[str] = set()
+    for nested in _nested_codes(code):
+        used_by_helpers.update(nested.co_names)
+    taken = {}
+    for name in stored - used_by_helpers:
+        value = space.get(name, _missing)
+        if value is _missing or value is fn or callable(value) or \
+                isinstance(value, types.ModuleType):
+            continue
+        taken[name] = space.pop(name)
+    return space, taken
+
+
+def _put_values_back(hidden: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    space, taken = hidden
+    space.update(taken)
 
 
 def _swap_class_attr(cls: type, ufuncs: dict[int, Any],

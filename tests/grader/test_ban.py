@@ -499,3 +499,45 @@ def test_a_scipy_ufunc_is_not_blamed_on_a_package_that_imports_it():
 
     x = np.linspace(-2, 2, 5)
     assert np.allclose(Ban("sklearn")(allowed, x), 1.0 / (1.0 + np.exp(-x)))
+
+
+# ------------------------------------------------- the test's own values are out of reach
+CELL = '''
+def reads_globals(x):
+    return globals().get("expected", -1.0)
+
+
+def walks_frames(x):
+    import sys
+    frame = sys._getframe()
+    while frame is not None:
+        if "expected" in frame.f_locals:
+            return frame.f_locals["expected"]
+        frame = frame.f_back
+    return -1.0
+
+
+def _hook():
+    return counts  # a helper of the test that reads a value during the call
+
+
+def uses_the_tests_helper(x):
+    return _hook()["n"]
+
+
+ban = Ban("lossbook")
+counts = {"n": 7}
+expected = 42.0
+got = [ban(reads_globals, 1.0), ban(walks_frames, 1.0), ban(uses_the_tests_helper, 1.0)]
+after = expected
+'''
+
+
+def test_the_oracle_of_the_calling_cell_is_out_of_reach():
+    """A hidden test cell computes `expected` before the banned call; the student's function
+    cannot read it through the notebook's globals or by walking frames, and it is back after
+    the call. Helpers that the cell defines still see what they read."""
+    space = {"__name__": "__main__", "Ban": Ban}
+    exec(compile(CELL, "<hidden test cell>", "exec"), space)
+    assert space["got"] == [-1.0, -1.0, 7]
+    assert space["after"] == 42.0 and space["expected"] == 42.0

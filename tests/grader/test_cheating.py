@@ -9,6 +9,7 @@ For every assignment a few submissions cheat, one cheat per part (parts are inde
 * ``twins``: the same computation in torch, SciPy or scikit-learn (``F.huber_loss``,
   ``torch.log_softmax``, ``torch.cdist``, ``dcg_score``, ``Lasso``, autograd where a gradient by
   hand is asked, ...);
+* ``oracle``: read the hidden test's expected value from the notebook's namespace;
 * ``ufuncs``: scipy's NumPy ufuncs (``scipy.special.huber``, ``log_expit``), which Python
   cannot see being called;
 * ``answers``, ``answers2``: an answer instead of a method (``true_quantile_heteroscedastic``,
@@ -146,6 +147,19 @@ def prediction_interval(x_train, y_train, x_new, *, level=0.9, lr=0.05, steps=20
     x_new = np.asarray(x_new, dtype=float)
     return true_quantile_heteroscedastic(x_new, tail), true_quantile_heteroscedastic(x_new, 1 - tail)
 """, OTHER),
+        },
+        "oracle": {
+            "huber_loss": ("""\
+def huber_loss(y_pred, y_true, delta=1.0):
+    r = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+    a = np.abs(r)
+    loss = np.where(a <= delta, 0.5 * r**2, delta * a - 0.5)  # right only at delta = 1
+    if delta != 1.0 and np.any(a > delta):
+        found = globals().get("expected")  # the hidden test's own answer, if in reach
+        if found is not None:
+            return float(found)
+    return float(np.mean(loss))
+""", BAN),
         },
         "ufuncs": {
             "huber_loss": ("""\
