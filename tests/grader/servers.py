@@ -537,9 +537,18 @@ class DaskCluster:
             self._client = Client(self.address, set_as_default=False, timeout=self.timeout)
         return self._client
 
+    def _short_client(self):
+        """A client for one question, closed after it: a client left open keeps distributed's
+        "IO loop" thread alive in the test process, and the reference ban (test_ban.py, which
+        may run in the same process) rightly counts such a thread against honest work."""
+        from distributed import Client
+
+        return Client(self.address, set_as_default=False, timeout=self.timeout)
+
     def workers(self) -> dict[str, str]:
         """The workers the scheduler knows now: name -> address."""
-        info = self.client().scheduler_info(n_workers=-1)
+        with self._short_client() as client:
+            info = client.scheduler_info(n_workers=-1)
         return {str(w.get("name")): address for address, w in info["workers"].items()}
 
     @property
@@ -554,7 +563,8 @@ class DaskCluster:
         """Waits until the scheduler has at least `n` workers (distributed's
         Client.wait_for_workers); returns workers()."""
         try:
-            self.client().wait_for_workers(n, timeout=timeout)
+            with self._short_client() as client:
+                client.wait_for_workers(n, timeout=timeout)
         except TimeoutError:
             raise self._fail(f"fewer than {n} Dask workers joined within {timeout} s: "
                              f"{sorted(self.workers())}") from None
