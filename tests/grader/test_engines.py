@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
-from servers import make_dask_cluster, postgres_server  # noqa: F401 (fixtures)
+from servers import by_value, dask_cluster, make_dask_cluster, postgres_server  # noqa: F401
 
 from lossbook_grader.course import (BIN, course_env, fill_in, lossbook_grade, make_course_copy,
                                     nbgrader, solution_sources)
@@ -185,3 +185,40 @@ def test_no_scheduler_at_the_address_is_a_setup_error(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no Dask scheduler answers at tcp://127.0.0.1:9" in \
         proc.stderr, proc.stderr
+
+
+# ------------------------------------------------------------ data back, never code
+class _RunsOnUnpickling:
+    """An object whose unpickling touches a file: what a malicious or broken worker could
+    send back instead of bytes."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def _evil_result(marker: str):
+    return _RunsOnUnpickling(marker)
+
+
+def test_the_engine_takes_only_bytes_back_never_a_pickle(dask_cluster, tmp_path):
+    from lossbook_grader.engines import DaskEngine
+
+    marker = tmp_path / "unpickled-on-the-instructors-machine"
+    engine = DaskEngine(dask_cluster.address)
+    try:
+        future = engine.client.submit(by_value(_evil_result), str(marker), pure=False)
+        with pytest.raises(TypeError, match="msgpack"):
+            future.result(timeout=60)
+        assert engine.client.submit(by_value(_bytes_back), pure=False).result(60) == b"{}"
+    finally:
+        engine.close()
+    assert not marker.exists()
+
+
+def _bytes_back():
+    return b"{}"
