@@ -7,7 +7,8 @@ both started by the tests (tests/grader/servers.py), no mocks.
   grade lost, none twice; then the rest of the round (a grade by hand as in formgrader,
   feedback, export) runs on that gradebook with plain nbgrader;
 * a cluster whose workers cannot start the sandbox grades nothing and says why; a cluster with
-  one such worker grades on the others and names the one it left out.
+  one such worker grades on the others and names the one it left out;
+* the engine's client takes bytes back and refuses a pickle from a worker, unopened.
 
 The hostile class graded through the Dask cluster into PostgreSQL, compared with the local
 engine on SQLite, is in test_hostile.py (it reuses that class).

@@ -20,7 +20,8 @@ from lossbook_grader.ban import hidden_block
 from lossbook_grader.course import fill_in, make_course_copy, nbgrader, solution_sources
 from lossbook_grader.feedback import HideHiddenTests, explain, visible_source
 
-ASSIGNMENTS = ("01-regression", "02-classification")  # NumPy only, and torch
+ASSIGNMENTS = ("01-regression", "02-classification", "03-embeddings", "04-ranking",
+               "05-custom-losses")
 STUDENTS = ("honest", "wrong", "blank")
 
 
@@ -41,13 +42,20 @@ def _wrong(source: str) -> str:
 
 
 def _hidden_lines(name: str, course: Path) -> set[str]:
-    lines = set()
+    """Lines of the hidden tests that appear nowhere else in the notebook, not even inside
+    another line (``dist.fill_diagonal_(float("inf"))`` is also part of a solution's line, so
+    it shows up in honest work)."""
+    lines, elsewhere = set(), set()
     for src in (course / "solutions" / name).glob("*.ipynb"):
         for cell in nbformat.read(src, as_version=4).cells:
-            for line in hidden_block(cell.source).splitlines():
+            hidden = hidden_block(cell.source)
+            for line in hidden.splitlines():
                 if len(line.strip()) > 25:  # shorter lines can coincide with visible ones
                     lines.add(line.strip())
-    return lines
+            rest = cell.source.replace(hidden, "") if hidden else cell.source
+            elsewhere.update(line.strip() for line in rest.splitlines())
+    text = "\n".join(elsewhere)
+    return {line for line in lines if line not in text}
 
 
 @pytest.fixture(scope="module", params=[
