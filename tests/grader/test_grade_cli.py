@@ -56,6 +56,13 @@ def test_bad_jobs_and_missing_folder(released, capsys):
     assert code == 2 and "does not exist" in err
 
 
+def test_bad_canvas_ids_and_scheduler_timeout(released, capsys):
+    code, err = _grade(capsys, A, "--course", str(released), "--canvas-id", "01-regression")
+    assert code == 2 and "--canvas-id takes NAME=ID, got '01-regression'" in err
+    code, err = _grade(capsys, A, "--course", str(released), "--scheduler-timeout", "0")
+    assert code == 2 and "--scheduler-timeout must be positive, got 0" in err
+
+
 def test_no_sandbox_stops_before_grading(released, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # bwrap cannot be found
     code, err = _grade(capsys, A, "--course", str(released))
