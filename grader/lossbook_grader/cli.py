@@ -5,8 +5,11 @@
 The console script of the ``lossbook-grader`` distribution; ``lossbook-grade --help`` lists
 its options and the "For instructors" page of the book walks through a whole grading round.
 
-Every step is a real nbgrader command run in the course directory, so the gradebook stays
-nbgrader's database and formgrader, ``nbgrader export`` and the rest keep working on it.
+Every step is nbgrader's own: collection and export are nbgrader commands run in the course
+directory, and autograde and feedback are nbgrader's API run on each submission in a private
+copy of the course, whose results this command writes into the course's gradebook and
+folders. So the gradebook stays nbgrader's database, and formgrader, ``nbgrader export`` and
+the rest keep working on it.
 What this adds:
 
 * setup errors (unknown assignment, no gradebook, no submissions, no sandbox) stop everything
@@ -263,7 +266,7 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
     here, or a Dask cluster), graded by the pure unit of work :mod:`lossbook_grader.unit` in
     a private course; only this process writes the gradebook (:mod:`lossbook_grader.gradebook`).
     """
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     from .engines import EngineError, make_engine
     from .gradebook import RecordError, export_canvas, mark_for_review, record
@@ -295,7 +298,8 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
             "and no --from folder")
 
     source = course / coursedir.source_directory / args.assignment
-    salt = _digest(source, f"{not sandbox}") if source.is_dir() else ""
+    # A grade is "unchanged" only against the same source, sandbox and gradebook.
+    salt = _digest(source, f"{not sandbox}|{coursedir.db_url}") if source.is_dir() else ""
     state_file = course / STATE_DIR / f"{args.assignment}.json"
     state: dict[str, dict[str, Any]] = (json.loads(state_file.read_text())
                                         if state_file.is_file() else {})
@@ -307,12 +311,21 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
     # Every limit explicit in the job, as this machine's configuration resolves it, so that a
     # worker's own environment changes nothing.
     config = coursedir.config
+    timeout = args.timeout or int(config.Execute.timeout)
+    if args.timeout is None or os.environ.get("LOSSBOOK_CPU_SECONDS"):
+        cpu_seconds = int(config.SandboxedExecute.cpu_seconds)
+    else:  # as configure() derives it from LOSSBOOK_CELL_TIMEOUT
+        from .sandbox import Limits
+
+        cpu_seconds = max(Limits.cpu_seconds, 3 * timeout)
+    hide = [str(course)]
+    if coursedir.db_url.startswith("sqlite:///"):
+        hide.append(str(Path(coursedir.db_url[len("sqlite:///"):].split("?", 1)[0]).parent))
     settings = {"sandbox": sandbox, "guard": switched_on("LOSSBOOK_GUARD"),
-                "timeout": args.timeout or int(config.Execute.timeout),
+                "timeout": timeout,
                 "memory_mb": args.memory_mb or int(config.SandboxedExecute.memory_mb),
-                "cpu_seconds": int(config.SandboxedExecute.cpu_seconds)
-                if args.timeout is None else None,
-                "feedback": not args.no_feedback, "threads": threads}
+                "cpu_seconds": cpu_seconds, "feedback": not args.no_feedback,
+                "threads": threads, "hide": hide}
     if hasattr(engine, "jobs"):
         engine.jobs = jobs
     logs = course / LOG_DIR / args.assignment
@@ -327,6 +340,7 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
 
     outcome: dict[str, str] = {}  # student -> "graded", "failed" or "lost"
     errors: dict[str, str] = {}
+    feedback_errors: dict[str, str] = {}
     timings: dict[str, dict[str, float]] = {}
     if todo:
         from tqdm.auto import tqdm
@@ -346,14 +360,22 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
                         try:
                             record(course, coursedir, result)
                             outcome[student] = "graded"
-                        except RecordError as err:
-                            outcome[student], errors[student] = "failed", str(err)
+                            if result.get("feedback_error"):
+                                feedback_errors[student] = result["feedback_error"]
+                        except RecordError as err:  # may clear up: graded again next run
+                            outcome[student], errors[student] = "lost", str(err)
                         timings[student]["record"] = time.perf_counter() - began
                     else:
-                        outcome[student] = "lost" if result.get("lost") else "failed"
+                        # nbgrader could not grade these files ("failed", final until they
+                        # change); or no worker graded them ("lost": tried again next run)
+                        lost = result.get("lost") or result.get("refused")
+                        outcome[student] = "lost" if lost else "failed"
                         errors[student] = result.get("error") or "nbgrader failed"
                     if outcome[student] != "graded":
-                        mark_for_review(coursedir, args.assignment, student)
+                        try:
+                            mark_for_review(coursedir, args.assignment, student)
+                        except RecordError as err:
+                            errors[student] += f"; and it could not be marked for review: {err}"
                     bar.update(1)
             finally:
                 engine.close()
@@ -364,7 +386,13 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
     results = []
     for student in students:
         notes = list(collect_notes.get(student, []))
-        if student not in outcome and state[student].get("status") == "failed":
+        if student in todo and student not in outcome:  # no result came back at all
+            outcome[student], errors[student] = "lost", "no result came back from the engine"
+            try:
+                mark_for_review(coursedir, args.assignment, student)
+            except RecordError:
+                pass
+        if student not in outcome and state.get(student, {}).get("status") == "failed":
             status = "failed"  # not retried: the same files would fail the same way
             notes.append("not graded, unchanged since grading failed; review by hand")
         elif student not in outcome:
@@ -378,15 +406,20 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
                          f"(log: {logs / f'{student}.log'})")
         if status != "failed":
             notes += _report_notes(course, args.assignment, student)
+        if student in feedback_errors:
+            notes.append(f"no feedback: {feedback_errors[student]}")
         for name in sorted(p.name for p in (course / coursedir.release_directory /
                                             args.assignment).glob("*.ipynb")):
             if not (submitted / student / args.assignment / name).exists() and \
                     f"missing {name}" not in notes:
                 notes.append(f"missing {name}")
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-            sub = gb.find_submission(args.assignment, student)
-            score, max_score = sub.score, sub.max_score
-            late = sub.total_seconds_late
+            try:
+                sub = gb.find_submission(args.assignment, student)
+                score, max_score = sub.score, sub.max_score
+                late = sub.total_seconds_late
+            except MissingEntry:  # not even marked for review (the gradebook refused it)
+                score, max_score, late = 0.0, 0.0, 0.0
         results.append(Result(student, status, score, max_score, late, notes,
                               timings.get(student, {})))
         if outcome.get(student) in ("graded", "failed"):

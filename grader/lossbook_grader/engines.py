@@ -6,17 +6,19 @@ a job goes out as JSON bytes and a result comes back as JSON bytes. The coordina
 finish and writes them into the gradebook itself.
 
 * :class:`LocalEngine` (the default, ``--jobs N``): ``N`` worker processes of this machine
-  (``spawn``: a clean interpreter each). A worker process that dies takes only its current
-  submissions with it: they are graded again in a fresh pool (twice at most), never lost.
+  (``spawn``: a clean interpreter each). A worker process that dies breaks the pool; the
+  submissions it had in flight are graded again one at a time, each in a pool of its own
+  (twice at most), so none is lost and only one that kills its process ends as failed.
 * :class:`DaskEngine` (``--scheduler tcp://HOST:8786``): the workers of a running Dask cluster
   (``dask scheduler`` and ``dask worker``, dask-jobqueue on Slurm, dask-kubernetes). Every
   worker is asked first whether it can start the sandbox (:func:`lossbook_grader.unit.
   sandbox_refusal`); one that cannot is left out, with its reason, and if none can, nothing is
-  graded. The client accepts only msgpack from the cluster (``deserializers=["msgpack"]``),
-  so a result is bytes and never a pickle the instructor's machine would run; a worker that
-  returned anything else is refused by the protocol. A worker that dies mid-submission: the
-  scheduler runs that submission again on another worker (Dask's own rescheduling), and its
-  one result is written once.
+  graded. A result is bytes (JSON), and the client reads results with msgpack only
+  (``deserializers=["msgpack"]``), so a result that is anything else is refused unread. Dask
+  itself still exchanges pickles with the scheduler and workers (task errors, for one): the
+  workers must be machines you trust, as with any Dask cluster. A worker that dies
+  mid-submission: the scheduler runs that submission again on another of the workers that
+  passed the sandbox check (Dask's own rescheduling), and its one result is written once.
 
 Jobs are handed out a few at a time (``window``), so a class of thousands never sits in memory
 as jobs all at once.
@@ -29,7 +31,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -87,52 +89,66 @@ class LocalEngine:
 
     def run(self, jobs: Iterable[tuple[dict[str, str], Callable[[], bytes]]]
             ) -> Iterator[dict[str, Any]]:
-        """Grade ``(key, make_job)`` pairs; yield each result as it finishes."""
+        """Grade ``(key, make_job)`` pairs; yield each result as it finishes.
+
+        A process that dies takes down the pool and every submission in flight: those are
+        graded again one at a time, each in a pool of its own (twice at most), so only the
+        submission that kills its process ends as failed."""
+        lost = yield from self._pool(list(jobs), self.jobs)
+        if lost:
+            self.notes.append(f"a grading process died; {len(lost)} submission(s) in flight "
+                              "were graded again one at a time")
+        for item in lost:
+            for _attempt in range(2):
+                if not (yield from self._pool([item], 1)):
+                    break
+            else:
+                yield failed_result(item[0], "the grading process died three times on this "
+                                             "submission")
+
+    def _pool(self, items: list[tuple[dict[str, str], Callable[[], bytes]]], workers: int
+              ) -> Generator[dict[str, Any], None, list[tuple[dict[str, str],
+                                                            Callable[[], bytes]]]]:
+        """Grade ``items`` in a fresh pool of ``workers`` processes; yield the results and
+        return the items a dying process took with it."""
         import multiprocessing
         from concurrent.futures.process import BrokenProcessPool
 
-        pending = list(jobs)
-        for attempt in range(3):
-            if not pending:
-                return
-            lost: list[tuple[dict[str, str], Callable[[], bytes]]] = []
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                     initializer=_local_init, initargs=(self.env,)) as pool:
-                todo = iter(pending)
-                running: dict[Future[bytes], tuple[dict[str, str], Callable[[], bytes]]] = {}
+        lost: list[tuple[dict[str, str], Callable[[], bytes]]] = []
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_local_init, initargs=(self.env,)) as pool:
+            todo = iter(items)
+            running: dict[Future[bytes], tuple[dict[str, str], Callable[[], bytes]]] = {}
 
-                def fill() -> None:
-                    while len(running) < 2 * self.jobs:
-                        item = next(todo, None)
-                        if item is None:
-                            return
+            def fill() -> None:
+                while len(running) < 2 * workers:
+                    item = next(todo, None)
+                    if item is None:
+                        return
+                    try:
                         running[pool.submit(grade_submission_bytes, item[1]())] = item
+                    except BrokenProcessPool:
+                        lost.append(item)  # taken from todo: never dropped
+                        raise
 
+            try:
+                fill()
+            except BrokenProcessPool:
+                lost += list(todo)
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = running.pop(future)
+                    try:
+                        yield _parse(future.result(), item[0])
+                    except BrokenProcessPool:
+                        lost.append(item)
                 try:
                     fill()
                 except BrokenProcessPool:
-                    lost = pending
-                    running = {}
-                while running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        item = running.pop(future)
-                        try:
-                            yield _parse(future.result(), item[0])
-                        except BrokenProcessPool:
-                            lost.append(item)
-                    try:
-                        fill()
-                    except BrokenProcessPool:
-                        lost += list(todo)
-            if lost and attempt < 2:
-                self.notes.append(f"a grading process died; {len(lost)} submission(s) graded "
-                                  "again in a fresh pool")
-            pending = lost
-        for key, _make in pending:
-            yield failed_result(key, "the grading process died three times on this "
-                                     "submission")
+                    lost += list(todo)
+        return lost
 
     def close(self) -> None:
         pass

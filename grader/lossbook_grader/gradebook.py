@@ -8,10 +8,13 @@ course: per-cell scores and comments into nbgrader's gradebook (SQLite, or Postg
 into ``.lossbook/reports/``. Only this process touches the gradebook; workers never do.
 
 Several graders may write into one PostgreSQL gradebook at once (two teaching assistants, two
-assignments, two halves of a class). Each submission is written in one transaction; a write
-that collides with another grader's (the same student created twice at once, a serialization
-failure) is rolled back and retried, so no grade is lost and none is written twice: a grade is
-a row keyed by assignment, student, notebook and cell, and writing it again replaces it.
+assignments, two halves of a class). A write that collides with another grader's (the same
+student created twice at once, a serialization failure) is rolled back and tried again, so no
+grade is lost and none is written twice: a grade is a row keyed by assignment, student,
+notebook and cell, and writing it again replaces it. (nbgrader's own helpers commit the
+student and submission rows as they create them; the scores of a submission are committed
+together.) A result whose cells or points differ from the gradebook's (``solutions/`` changed
+since ``nbgrader generate_assignment``) is refused, not written.
 
 :func:`export_canvas` writes the grades in the CSV layout of Canvas's gradebook import.
 """
@@ -129,8 +132,17 @@ def record(course: str | os.PathLike[str], coursedir: Any, result: dict[str, Any
                         f"cell {row['name']!r} of {notebook} is not in the gradebook's "
                         f"{assignment}: its source changed since `nbgrader "
                         f"generate_assignment {assignment}`; run that again") from None
+                if row.get("max_score") is not None and grade.max_score is not None and \
+                        abs(float(row["max_score"]) - float(grade.max_score)) > 1e-9:
+                    raise RecordError(
+                        f"cell {row['name']!r} of {notebook} is worth {row['max_score']:g} "
+                        f"points in solutions/ but {grade.max_score:g} in the gradebook: the "
+                        f"source changed since `nbgrader generate_assignment {assignment}`; "
+                        "run that again")
                 grade.auto_score = row["auto_score"]
-                grade.needs_manual_grade = bool(row["needs_manual_grade"])
+                # as nbgrader's SaveAutoGrades: a grader's earlier manual score stays in view
+                grade.needs_manual_grade = bool(row["needs_manual_grade"]) or \
+                    grade.manual_score is not None
             for row in entry["comments"]:
                 try:
                     comment = gb.find_comment(row["name"], notebook, assignment, student)

@@ -18,12 +18,14 @@ The job (:func:`make_job` builds it from a course folder)::
      "source": {"regression-losses.ipynb": "<base64>", ...},      # solutions/<assignment>/
      "submission": {"regression-losses.ipynb": "<base64>", "timestamp.txt": "<base64>"},
      "settings": {"sandbox": true, "guard": true, "timeout": 300, "memory_mb": 4096,
-                  "cpu_seconds": 900, "feedback": true, "threads": 1}}
+                  "cpu_seconds": 900, "feedback": true, "threads": 1,
+                  "hide": ["/srv/course"]}}                 # the real course, hidden too
 
 The result::
 
     {"version": 1, "assignment": ..., "student": ..., "ok": true, "error": "", "log": "...",
      "refused": "",                      # a worker that cannot sandbox says why, grades nothing
+     "feedback_error": "",               # graded, but the feedback page could not be made
      "timestamp": "2026-12-01 10:00:00.000000 UTC" or null,
      "notebooks": {"regression-losses": {"grades": [{"name", "auto_score", "max_score",
                                                      "needs_manual_grade"}, ...],
@@ -61,7 +63,7 @@ __all__ = ["VERSION", "decode_files", "encode_files", "grade_submission", "grade
 
 VERSION = 1
 SETTINGS = {"sandbox": True, "guard": True, "timeout": 300, "memory_mb": None,
-            "cpu_seconds": None, "feedback": True, "threads": None}
+            "cpu_seconds": None, "feedback": True, "threads": None, "hide": []}
 _lock = threading.Lock()  # one grading at a time per process (nbgrader's API is not reentrant)
 _templates: dict[str, Path] = {}  # source digest -> private course with the assignment generated
 _template_root: list[str] = []
@@ -140,6 +142,9 @@ def _config(root: Path, settings: dict[str, Any]) -> Any:
     config.SandboxedExecute.sandbox = bool(settings["sandbox"])
     config.SandboxedExecute.guard = bool(settings["guard"])
     config.SandboxedExecute.report_root = str(root)
+    # The real course (solutions, other submissions, an SQLite gradebook) is hidden from the
+    # kernel as well as the private one, where it exists on this machine.
+    config.SandboxedExecute.hide = [str(p) for p in settings.get("hide") or []]
     if settings.get("timeout"):
         config.Execute.timeout = int(settings["timeout"])
         if not settings.get("cpu_seconds"):
@@ -202,7 +207,8 @@ def grade_submission(job: dict[str, Any]) -> dict[str, Any]:
     job = {**job, "settings": settings}
     result: dict[str, Any] = {
         "version": VERSION, "assignment": job["assignment"], "student": job["student"],
-        "ok": False, "error": "", "log": "", "refused": "", "timestamp": None,
+        "ok": False, "error": "", "log": "", "refused": "", "feedback_error": "",
+        "timestamp": None,
         "notebooks": {}, "files": {}, "timings": {},
         "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
     if settings["sandbox"]:
@@ -254,7 +260,9 @@ def _grade_in(work: Path, job: dict[str, Any], result: dict[str, Any], began: fl
         if ok and settings["feedback"]:
             out = api.generate_feedback(assignment, student, force=True)
             logs += [out.get("log", ""), out.get("error", "")]
-            ok = bool(out.get("success"))
+            if not out.get("success"):  # the grades stand; the feedback is missing
+                result["feedback_error"] = _last_error("\n".join(
+                    [out.get("log", ""), out.get("error", "")]))
     finally:
         for key, value in saved.items():
             if value is None:
@@ -324,12 +332,16 @@ def _last_error(log: str) -> str:
 
 def grade_submission_bytes(job: bytes) -> bytes:
     """:func:`grade_submission` on JSON bytes, returning JSON bytes: what a Dask worker runs,
-    so that nothing but data crosses the network in either direction. Never raises."""
+    so that a job and its result are plain data. Never raises."""
     try:
         parsed = json.loads(job)
     except (ValueError, TypeError) as err:
         return json.dumps({"version": VERSION, "ok": False, "refused": "",
                            "error": f"the job is not JSON: {err}"}).encode()
+    if not isinstance(parsed, dict):
+        return json.dumps({"version": VERSION, "ok": False, "refused": "",
+                           "error": f"the job is JSON {type(parsed).__name__}, not an "
+                                    "object"}).encode()
     try:
         result = grade_submission(parsed)
     except Exception as err:  # a malformed job: say so as data

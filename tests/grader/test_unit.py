@@ -161,3 +161,52 @@ def test_a_result_cannot_write_outside_the_course(tmp_path):
         record(tmp_path, Dirs, {**base, "notebooks": {},
                                 "files": {"autograded/../../../etc/x": "eA=="}})
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_real_course_is_hidden_from_student_code(tmp_path):
+    """A course kept outside /tmp and the home folder (as on a grading server): the job names
+    it in its settings, and student code in the sandbox cannot see its solutions; without that
+    setting it could (the control)."""
+    import os
+
+    from lossbook_grader.course import ROOT
+
+    course = make_course_copy(ROOT / f".sandbox-test-unit-{os.getpid()}")
+    try:
+        nbgrader(course, "generate_assignment", A, "--force")
+        secret = course / "solutions" / A / NB
+        answers = solution_sources(secret)
+        first = next(iter(answers))
+        answers[first] = (f"print('LEAK:', __import__('os').path.exists({str(secret)!r}))\n"
+                          + answers[first])
+        fill_in(course / "exercises" / A / NB, answers, course / "submitted" / "peek" / A / NB)
+        coursedir = _load_coursedir(course)
+        seen = {}
+        for label, hide in (("hidden", [str(course)]), ("control", [])):
+            job = make_job(course, coursedir, A, "peek", {"feedback": False, "hide": hide})
+            result = grade_submission(job)
+            assert result["ok"], result["error"]
+            nb = base64.b64decode(result["files"][f"autograded/{NB}"]).decode()
+            seen[label] = "LEAK: True" in nb, "LEAK: False" in nb
+    finally:
+        shutil.rmtree(course, ignore_errors=True)
+    assert seen == {"hidden": (False, True), "control": (True, False)}
+
+
+def test_a_dying_local_worker_loses_no_submission():
+    """One job kills its worker process (its nbgrader_config.py calls os._exit while it is
+    loaded); the other jobs are answered all the same, and the killer is reported, never
+    dropped."""
+    from lossbook_grader.engines import LocalEngine
+
+    def job(student, config="", version=1):
+        return ({"assignment": A, "student": student}, lambda: json.dumps({
+            "version": version, "assignment": A, "student": student, "config": config,
+            "source": {}, "submission": {}, "settings": {"sandbox": False}}).encode())
+
+    jobs = [job(f"s{i}", version=0) for i in range(4)]  # answered at once: a version error
+    jobs.insert(1, job("killer", config="import os\nos._exit(3)\n"))
+    results = {r["student"]: r for r in LocalEngine(1).run(jobs)}
+    assert sorted(results) == ["killer", "s0", "s1", "s2", "s3"]
+    assert all("job version 0" in results[f"s{i}"]["error"] for i in range(4))
+    assert results["killer"]["lost"] and "died three times" in results["killer"]["error"]
