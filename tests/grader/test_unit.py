@@ -163,6 +163,24 @@ def test_a_result_cannot_write_outside_the_course(tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
+def _outside_always_hidden(root):
+    """A writable folder that the sandbox does not hide on its own (it always hides /tmp,
+    /var/tmp, /dev/shm and the home folder): the repository itself, or, for a clone kept in
+    /tmp, a system folder. The control below needs one, or it would prove nothing."""
+    import os
+
+    always = [Path(p).resolve() for p in ("/tmp", "/var/tmp", "/dev/shm")]
+    if os.environ.get("HOME"):
+        always.append(Path(os.environ["HOME"]).resolve())
+    for place in (root, Path("/srv"), Path("/opt"), Path("/var/lib"), Path("/mnt")):
+        place = Path(place).resolve()
+        if (place.is_dir() and os.access(place, os.W_OK) and place != Path("/")
+                and not any(place == h or h in place.parents for h in always)):
+            return place
+    raise AssertionError(f"no writable folder outside {always} for the course (repository at "
+                         f"{root}); the test needs one to show what the hide setting hides")
+
+
 def test_the_real_course_is_hidden_from_student_code(tmp_path):
     """A course kept outside /tmp and the home folder (as on a grading server): the job names
     it in its settings, and student code in the sandbox cannot see its solutions; without that
@@ -171,7 +189,7 @@ def test_the_real_course_is_hidden_from_student_code(tmp_path):
 
     from lossbook_grader.course import ROOT
 
-    course = make_course_copy(ROOT / f".sandbox-test-unit-{os.getpid()}")
+    course = make_course_copy(_outside_always_hidden(ROOT) / f".sandbox-test-unit-{os.getpid()}")
     try:
         nbgrader(course, "generate_assignment", A, "--force")
         secret = course / "solutions" / A / NB
