@@ -33,8 +33,9 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["BIN", "NbgraderError", "assignments", "course_env", "course_root", "fill_in",
-           "lossbook_grade", "make_course_copy", "nbgrader", "solution_sources"]
+__all__ = ["BIN", "NbgraderError", "assignments", "auto_points", "course_env", "course_root",
+           "fill_in", "graded_cells", "lossbook_grade", "make_course_copy", "nbgrader",
+           "solution_sources"]
 
 BIN = Path(sys.executable).parent
 CONFIG = "nbgrader_config.py"
@@ -142,6 +143,27 @@ def solution_sources(notebook: str | os.PathLike[str]) -> dict[str, str]:
     nb = nbformat.read(notebook, as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
             if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def graded_cells(notebook: str | os.PathLike[str]) -> dict[str, tuple[float, bool]]:
+    """grade_id -> (points, manual) of every graded cell of a source notebook.
+
+    ``manual`` is nbgrader's rule: a graded cell that is also a solution cell (a written
+    answer, say) is graded by a person in formgrader; a graded cell that is only a test is
+    graded by ``autograde``. Until a person grades it, a manual cell scores 0 (an answer left
+    as released scores 0 at once; any other answer waits for review).
+    """
+    out = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            out[meta["grade_id"]] = (float(meta.get("points", 0)), bool(meta.get("solution")))
+    return out
+
+
+def auto_points(notebook: str | os.PathLike[str]) -> dict[str, float]:
+    """grade_id -> points of the cells ``autograde`` scores by itself (no manual ones)."""
+    return {gid: pts for gid, (pts, manual) in graded_cells(notebook).items() if not manual}
 
 
 def fill_in(release_nb: str | os.PathLike[str], answers: dict[str, str],

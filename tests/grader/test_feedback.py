@@ -17,11 +17,11 @@ import nbformat
 import pytest
 
 from lossbook_grader.ban import hidden_block
-from lossbook_grader.course import fill_in, make_course_copy, nbgrader, solution_sources
+from lossbook_grader.course import (assignments, fill_in, make_course_copy, nbgrader,
+                                    solution_sources)
 from lossbook_grader.feedback import HideHiddenTests, explain, visible_source
 
-ASSIGNMENTS = ("01-regression", "02-classification", "03-embeddings", "04-ranking",
-               "05-custom-losses")
+ASSIGNMENTS = tuple(assignments())
 STUDENTS = ("honest", "wrong", "blank")
 
 

@@ -16,46 +16,14 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lossbook_grader.course import (ROOT, assignments, fill_in, make_course_copy, nbgrader,
-                                    solution_sources)
+from lossbook_grader.course import (ROOT, assignments, fill_in, graded_cells, make_course_copy,
+                                    nbgrader, solution_sources)
+
+import cases  # the students who answer only some parts: PARTIAL of the assignment's module
 
 # One xdist group per assignment: its tests share one graded course copy (module fixture),
 # while different assignments can be graded on different workers.
 pytestmark = [pytest.mark.slow]
-
-# Students who answer only some parts, with the score each graded cell must then get.
-PARTIAL = {
-    "01-regression": (
-        ["huber_loss", "log_cosh_stable", "coverage"],
-        {"test_huber_loss": 3, "test_huber_gradient": 0, "test_log_cosh_stable": 4,
-         "test_fit_line": 0, "test_coverage": 2, "test_prediction_interval": 0,
-         "test_relative_mse": 0},
-    ),
-    "02-classification": (
-        ["log_softmax", "cross_entropy_loss", "binary_focal_loss"],
-        {"test_log_softmax": 3, "test_cross_entropy_loss": 4, "test_cross_entropy_gradient": 0,
-         "test_binary_focal_loss": 4, "test_train_weighted_logreg": 0,
-         "test_choose_pos_weight": 0, "test_bigram_log_probs": 0, "test_perplexity_of": 0},
-    ),
-    "03-embeddings": (
-        ["pairwise_distances", "contrastive_loss", "positive_probability", "temperature_answer"],
-        {"test_pairwise_distances": 3, "test_contrastive_loss": 3,
-         "test_batch_hard_triplet_loss": 0, "test_info_nce_as_cross_entropy": 0,
-         "test_recall_at_k": 0, "test_train_encoder": 0, "test_positive_probability": 3,
-         "test_temperature_answer": 2},
-    ),
-    "04-ranking": (
-        ["dcg_at_k", "ndcg_at_k", "dpo_loss_from_logps"],
-        {"test_dcg_at_k": 3, "test_ndcg_at_k": 4, "test_ranknet_loss_masked": 0,
-         "test_listnet_loss": 0, "test_train_linear_scorer": 0, "test_dpo_loss_from_logps": 4},
-    ),
-    "05-custom-losses": (
-        ["pricing_loss", "expected_cost", "optimal_threshold"],
-        {"test_pricing_loss": 4, "test_expected_cost": 4, "test_optimal_threshold": 3,
-         "test_composite_loss": 0, "test_train_fraud_detector": 0, "test_fit_with_l1": 0},
-    ),
-}
-
 
 @pytest.fixture(scope="module", params=[
     pytest.param(name, marks=pytest.mark.xdist_group(f"grading-{name}")) for name in assignments()
@@ -71,9 +39,8 @@ def graded(request, tmp_path_factory):
         answers = solution_sources(source[nb.name])
         fill_in(nb, answers, course / "submitted" / "perfect" / name / nb.name)
         fill_in(nb, {}, course / "submitted" / "blank" / name / nb.name)
-        if name in PARTIAL:
-            keep = {k: v for k, v in answers.items() if k in PARTIAL[name][0]}
-            fill_in(nb, keep, course / "submitted" / "partial" / name / nb.name)
+        keep = {k: v for k, v in answers.items() if k in cases.load(name).PARTIAL[0]}
+        fill_in(nb, keep, course / "submitted" / "partial" / name / nb.name)
     nbgrader(course, "autograde", name, "--force")
     return name, course
 
@@ -113,24 +80,45 @@ def test_release_leaks_no_solution_and_no_hidden_test(graded):
         assert not any(c.get("outputs") for c in release.cells if c.cell_type == "code")
 
 
+def _manual(course: Path, name: str) -> dict[str, float]:
+    """grade_id -> points of the written parts (graded by a person)."""
+    return {gid: pts for src in (course / "solutions" / name).glob("*.ipynb")
+            for gid, (pts, manual) in graded_cells(src).items() if manual}
+
+
+def _manual_points(course: Path, name: str) -> float:
+    return sum(_manual(course, name).values())
+
+
+def _manual_grades(course: Path, name: str, student: str) -> dict[str, tuple[bool, float]]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(name, student)
+        return {g.name: (g.needs_manual_grade, g.score) for nb in sub.notebooks
+                for g in nb.grades if g.name in _manual(course, name)}
+
+
 def test_solutions_get_full_marks(graded):
+    """Every autograded point; the written parts wait for a person (0 until graded, and
+    flagged for manual grading)."""
     name, course = graded
     score, max_score, per_cell = _scores(course, name, "perfect")
-    assert max_score >= 20 and score == max_score, per_cell
+    assert max_score >= 20 and score == max_score - _manual_points(course, name), per_cell
+    assert _manual_grades(course, name, "perfect") == \
+        {gid: (True, 0) for gid in _manual(course, name)}
 
 
 def test_untouched_release_gets_zero(graded):
     name, course = graded
     score, max_score, _ = _scores(course, name, "blank")
     assert max_score > 0 and score == 0
+    # a written answer left as released scores 0 at once: nothing for the grader to read
+    assert _manual_grades(course, name, "blank") == {gid: (False, 0) for gid in _manual(course, name)}
 
 
 def test_partial_answers_get_partial_credit(graded):
     name, course = graded
-    if name not in PARTIAL:
-        pytest.fail(f"add a partial-credit expectation for {name} to PARTIAL")
     _, _, per_cell = _scores(course, name, "partial")
-    assert per_cell == PARTIAL[name][1]
+    assert per_cell == cases.load(name).PARTIAL[1]
 
 
 def test_feedback_and_grade_export(graded):
@@ -144,7 +132,8 @@ def test_feedback_and_grade_export(graded):
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     with open(course / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == name}
-    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"])
+    assert float(rows["perfect"]["score"]) == \
+        float(rows["perfect"]["max_score"]) - _manual_points(course, name)
     assert float(rows["blank"]["score"]) == 0.0
 
 

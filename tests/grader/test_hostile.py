@@ -26,17 +26,16 @@ import pytest
 from nbgrader.api import Gradebook
 from servers import dask_cluster, postgres_server  # noqa: F401 (fixtures)
 
-from lossbook_grader.course import (ROOT, fill_in, lossbook_grade, make_course_copy, nbgrader,
-                                    solution_sources)
+from lossbook_grader.course import (ROOT, auto_points, fill_in, graded_cells, lossbook_grade,
+                                    make_course_copy, nbgrader, solution_sources)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]
 
 A = "01-regression"
 NB = "regression-losses.ipynb"
 SOURCE = ROOT / "solutions" / A / NB
-POINTS = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-          for c in nbformat.read(SOURCE, as_version=4).cells
-          if c.metadata.get("nbgrader", {}).get("grade")}
+# The autograded cells; the written parts score 0 until a person grades them.
+POINTS = auto_points(SOURCE)
 TOTAL = sum(POINTS.values())
 ANSWERS = solution_sources(SOURCE)
 # Seconds per cell: the infinite loops are cut after this. The slowest honest cell, 01's banned
@@ -376,7 +375,7 @@ def test_rerun_grades_only_what_changed(graded):
     assert _score(course, "honest_partial") == TOTAL
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # one grade per cell
         sub = gb.find_submission_notebook(NB.removesuffix(".ipynb"), A, "honest_partial")
-        assert len(sub.grades) == len(POINTS)
+        assert len(sub.grades) == len(graded_cells(SOURCE))
 
 
 # Without the sandbox and the guard, the same attacks work: the defences above are real.

@@ -20,7 +20,8 @@ import nbformat
 import pytest
 
 from lossbook_grader.cli import _load_coursedir
-from lossbook_grader.course import fill_in, make_course_copy, nbgrader, solution_sources
+from lossbook_grader.course import (auto_points, fill_in, make_course_copy, nbgrader,
+                                    solution_sources)
 from lossbook_grader.unit import (decode_files, encode_files, grade_submission,
                                   grade_submission_bytes, make_job, sandbox_refusal)
 
@@ -41,9 +42,7 @@ def jobs(tmp_path_factory):
     (course / "submitted" / "honest" / A / "timestamp.txt").write_text(
         "2026-11-19 10:00:00.000000 UTC")
     coursedir = _load_coursedir(course)
-    points = sum(c.metadata["nbgrader"]["points"] for c in
-                 nbformat.read(course / "solutions" / A / NB, as_version=4).cells
-                 if c.metadata.get("nbgrader", {}).get("points"))
+    points = sum(auto_points(course / "solutions" / A / NB).values())  # written parts: 0 for now
     out = {s: make_job(course, coursedir, A, s, {"feedback": True}) for s in ("honest", "blank")}
     shutil.rmtree(course)  # nothing of the course is left to share
     return out, points
