@@ -418,6 +418,11 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
                 sub = gb.find_submission(args.assignment, student)
                 score, max_score = sub.score, sub.max_score
                 late = sub.total_seconds_late
+                if status != "failed":
+                    waiting = written_waiting(sub)
+                    if waiting:
+                        notes.append(f"{len(waiting)} written answer(s) to grade by hand in "
+                                     f"formgrader ({sum(waiting.values()):g} points)")
             except MissingEntry:  # not even marked for review (the gradebook refused it)
                 score, max_score, late = 0.0, 0.0, 0.0
         results.append(Result(student, status, score, max_score, late, notes,
@@ -439,6 +444,16 @@ def grade(args: argparse.Namespace, notes: list[str] | None = None) -> list[Resu
     if args.canvas:
         export_canvas(coursedir, course / args.canvas, canvas_ids)
     return results
+
+
+def written_waiting(submission: Any) -> dict[str, float]:
+    """grade name -> points of the answers in ``submission`` (an nbgrader ``SubmittedAssignment``)
+    that a person must grade: written answers the student changed, which autograde leaves
+    ungraded (no automatic score) and nobody has scored yet. A written answer left as released
+    scores 0 at once and is not counted; nor is a failed submission's cell marked for review
+    (that one has an automatic 0)."""
+    return {g.name: float(g.max_score) for nb in submission.notebooks for g in nb.grades
+            if g.needs_manual_grade and g.auto_score is None and g.manual_score is None}
 
 
 def summary_table(results: list[Result]) -> str:
@@ -475,6 +490,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{counts['graded']} graded, {counts['unchanged']} unchanged, "
           f"{counts['failed']} failed (0 points until reviewed); grades in "
           f"{Path(args.course).resolve() / args.export}")
+    written = sum(any("written answer(s)" in n for n in r.notes) for r in results)
+    if written:
+        print(f"{written} submission(s) hold written answers that count once graded by hand: "
+              "nbgrader formgrader, then export again (lossbook-grade --no-zip, or nbgrader "
+              "export)")
     return 1 if counts["failed"] else 0
 
 
