@@ -13,12 +13,11 @@ import csv
 import zipfile
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lossbook_grader.course import (fill_in, lossbook_grade, make_course_copy, nbgrader,
-                                    solution_sources)
+from lossbook_grader.course import (auto_points, fill_in, graded_cells, lossbook_grade,
+                                    make_course_copy, nbgrader, solution_sources)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
 
@@ -91,11 +90,11 @@ def test_zip_collect_puts_each_student_in_submitted(course, graded):
 def test_grades_exported_with_lateness_and_penalty(course, graded):
     assert graded.returncode == 1, graded.stdout + graded.stderr  # erin needs review
     grades = _grades(course / "grades.csv")
-    total = float(grades["alice"]["max_score"])
-    partial_points = sum(
-        c.metadata["nbgrader"]["points"]
-        for c in nbformat.read(course / "solutions" / A / NB, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") in {f"test_{p}" for p in PARTIAL})
+    points = auto_points(course / "solutions" / A / NB)
+    total = sum(points.values())  # the written parts wait for a person
+    assert float(grades["alice"]["max_score"]) == sum(
+        pts for pts, _ in graded_cells(course / "solutions" / A / NB).values())
+    partial_points = sum(points[f"test_{p}"] for p in PARTIAL)
     assert float(grades["alice"]["score"]) == total
     assert float(grades["bob"]["score"]) == total  # the later, complete attempt
     assert float(grades["carol"]["score"]) == partial_points
@@ -176,3 +175,37 @@ def test_canvas_ids_and_names_fill_their_columns(course, graded, tmp_path):
     assert alice[:2] == ["Liddell, Alice", "4711"]
     bob = next(row for row in rows if row[2] == "bob")
     assert bob[:2] == ["bob", ""]
+
+
+def test_a_written_answer_graded_by_hand_enters_the_export(course, graded):
+    """A TA grades alice's written answers in formgrader (its form stores a manual score and a
+    comment on the answer's grade, as here); the exported score grows by exactly those points,
+    and her feedback shows the comment."""
+    written = {gid: pts for gid, (pts, manual) in
+               graded_cells(course / "solutions" / A / NB).items() if manual}
+    assert written, f"{A} has no written (manually graded) part"
+    row = next(line for line in graded.stdout.splitlines() if line.startswith("alice"))
+    assert f"{len(written)} written answer(s) to grade by hand" in row, row
+    assert "hold written answers that count once graded by hand" in graded.stdout
+    before = float(_grades(course / "grades.csv")["alice"]["score"])
+    awarded = {gid: pts - 1 for gid, pts in written.items()}  # one point off each, by the rubric
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(NB.removesuffix(".ipynb"), A, "alice")
+        assert {g.name for g in nb.grades if g.needs_manual_grade} == set(written)
+        for grade in nb.grades:
+            if grade.name in awarded:
+                grade.manual_score = awarded[grade.name]
+        for comment in nb.comments:
+            if comment.name in written:
+                comment.manual_comment = "Right loss; the justification misses the outliers."
+        gb.db.commit()
+        assert not gb.find_submission(A, "alice").needs_manual_grade
+    nbgrader(course, "export", "--to", "after-written.csv")
+    after = _grades(course / "after-written.csv")["alice"]
+    assert float(after["score"]) == before + sum(awarded.values())
+    again = lossbook_grade(course, A, "--no-zip", "-q", timeout=600)
+    row = next(line for line in again.stdout.splitlines() if line.startswith("alice"))
+    assert "written answer" not in row, row  # graded: nothing left for a person
+    nbgrader(course, "generate_feedback", A, "--student", "alice", "--force")
+    page = (course / "feedback" / "alice" / A / NB.replace(".ipynb", ".html")).read_text()
+    assert "the justification misses the outliers" in page
