@@ -82,7 +82,7 @@ def fit_ridge(X, y, weight, *, lr=0.1, steps=500):
         with torch.no_grad():
             w -= lr * grad_w
             b -= lr * grad_b
-    return w.detach().numpy(), float(b)
+    return w.detach().numpy(), b.item()
 """, BAN),
         "train_fraud_detector": ("""\
 from sklearn.linear_model import LogisticRegression
