@@ -15,11 +15,14 @@ NOTEBOOK = "embedding-losses.ipynb"
 TRAINING: set[str] = {'train_encoder'}
 
 PARTIAL = (
-    ["pairwise_distances", "contrastive_loss", "positive_probability", "temperature_answer"],
+    ["pairwise_distances", "contrastive_loss", "positive_probability", "temperature_answer",
+     "info_nce_similarity_gradient"],
     {"test_pairwise_distances": 3, "test_contrastive_loss": 3,
      "test_batch_hard_triplet_loss": 0, "test_info_nce_as_cross_entropy": 0,
      "test_recall_at_k": 0, "test_train_encoder": 0, "test_positive_probability": 3,
-     "test_temperature_answer": 2},
+     "test_temperature_answer": 2, "test_info_nce_similarity_gradient": 4,
+     "test_mnrl_with_hard_negatives": 0, "test_nt_xent_loss": 0,
+     "written_temperature_and_negatives": 0},
 )
 
 CHEATS: dict[str, dict[str, tuple[str, bool]]] = {
@@ -60,6 +63,25 @@ from lossbook._backend import NUMPY
 def positive_probability(s_pos, s_neg, n_negatives, temperature):
     z = (s_pos - s_neg) / temperature - np.log(n_negatives)
     return float(NUMPY.sigmoid(np.float64(z)))
+""", BAN),
+        "mnrl_with_hard_negatives": ("""\
+def mnrl_with_hard_negatives(anchors, positives, negatives=None, scale=20.0):
+    return lb.multiple_negatives_ranking_loss(anchors, positives, negatives, scale=scale)
+""", BAN),
+        "nt_xent_loss": ("""\
+import lossbook.embedding as _emb
+
+def nt_xent_loss(z1, z2, temperature=0.5):
+    return _emb.nt_xent(z1, z2, temperature=temperature)
+""", BAN),
+        # the reference's own loss, differentiated by autograd
+        "info_nce_similarity_gradient": ("""\
+def info_nce_similarity_gradient(similarities, temperature):
+    s = similarities.detach().clone().requires_grad_()
+    n = s.shape[0]
+    loss = lb.cross_entropy(s / temperature, torch.arange(n, device=s.device))
+    loss.backward()
+    return s.grad
 """, BAN),
     },
     "twins": {
@@ -104,8 +126,33 @@ def positive_probability(s_pos, s_neg, n_negatives, temperature):
     logits = torch.tensor([s_pos / temperature] + [s_neg / temperature] * int(n_negatives), dtype=torch.float64)
     return float(torch.softmax(logits, dim=0)[0])
 """, BAN),
+        # autograd where the part asks for the gradient by hand
+        "info_nce_similarity_gradient": ("""\
+def info_nce_similarity_gradient(similarities, temperature):
+    s = similarities.detach().clone().requires_grad_()
+    loss = F.cross_entropy(s / temperature, torch.arange(s.shape[0], device=s.device))
+    (grad,) = torch.autograd.grad(loss, s)
+    return grad
+""", BAN),
     },
     "answers": {
+        # central differences of one's own loss instead of a derivation
+        "info_nce_similarity_gradient": ("""\
+def info_nce_similarity_gradient(similarities, temperature):
+    s = similarities.detach().double().cpu().numpy()
+
+    def loss(v):
+        u = v / temperature
+        top = u.max(axis=1, keepdims=True)
+        return np.mean(top[:, 0] + np.log(np.exp(u - top).sum(axis=1)) - np.diagonal(u))
+
+    grad = np.zeros_like(s)
+    for i in np.ndindex(s.shape):
+        step = np.zeros_like(s)
+        step[i] = 1e-6
+        grad[i] = (loss(s + step) - loss(s - step)) / 2e-6
+    return torch.as_tensor(grad, dtype=similarities.dtype, device=similarities.device)
+""", OTHER),
         "train_encoder": ("""\
 def train_encoder(encoder, X, y, *, seed=0):
     images = torch.as_tensor(X, dtype=torch.float32, device=DEVICE)
