@@ -15,10 +15,12 @@ NOTEBOOK = "classification-losses.ipynb"
 TRAINING: set[str] = set()
 
 PARTIAL = (
-    ["log_softmax", "cross_entropy_loss", "binary_focal_loss"],
-    {"test_log_softmax": 3, "test_cross_entropy_loss": 4, "test_cross_entropy_gradient": 0,
-     "test_binary_focal_loss": 4, "test_train_weighted_logreg": 0,
-     "test_choose_pos_weight": 0, "test_bigram_log_probs": 0, "test_perplexity_of": 0},
+    ["log_softmax", "cross_entropy_loss", "binary_focal_loss", "hinge_loss", "kl_divergence"],
+    {"test_log_softmax": 3, "test_cross_entropy_loss": 3, "test_cross_entropy_gradient": 0,
+     "test_binary_focal_loss": 4, "test_focal_loss_gradient": 0, "test_train_weighted_logreg": 0,
+     "test_choose_pos_weight": 0, "test_bigram_log_probs": 0, "test_perplexity_of": 0,
+     "test_hinge_loss": 2, "test_kl_divergence": 2, "test_smoothed_cross_entropy": 0,
+     "test_expected_calibration_error": 0, "written_calibration": 0},
 )
 
 CHEATS: dict[str, dict[str, tuple[str, bool]]] = {
@@ -58,6 +60,27 @@ def perplexity_of(log_probs, ids):
 """, BAN),
     },
     "lb_paths2": {
+        "focal_loss_gradient": ("""\
+import torch
+import lossbook.classification as clf
+
+def focal_loss_gradient(logits, targets, alpha=0.25, gamma=2.0):
+    x = torch.tensor(np.asarray(logits, dtype=float), requires_grad=True)
+    y = torch.as_tensor(np.asarray(targets, dtype=float))
+    (g,) = torch.autograd.grad(clf.focal_loss(x, y, alpha=alpha, gamma=gamma), x)
+    return g.numpy()
+""", BAN),
+        "hinge_loss": ("""\
+def hinge_loss(scores, labels, margin=1.0):
+    signs = 2.0 * np.asarray(labels, dtype=float) - 1.0
+    return float(getattr(lb, "hin" + "ge")(np.asarray(scores, dtype=float), signs, margin=margin))
+""", BAN),
+        "smoothed_cross_entropy": ("""\
+from lossbook import cross_entropy as _ce
+
+def smoothed_cross_entropy(logits, labels, epsilon=0.1):
+    return float(_ce(np.asarray(logits, dtype=float), np.asarray(labels), label_smoothing=epsilon))
+""", BAN),
         "log_softmax": ("""\
 def log_softmax(logits):
     z = np.asarray(logits, dtype=float)
@@ -132,6 +155,39 @@ def perplexity_of(log_probs, ids):
     return float(torch.exp(F.cross_entropy(table[ids[:-1]], ids[1:])))
 """, BAN),
     },
+    "twins2": {
+        "focal_loss_gradient": ("""\
+import torch
+import torch.nn.functional as F
+
+def focal_loss_gradient(logits, targets, alpha=0.25, gamma=2.0):
+    x = torch.tensor(np.asarray(logits, dtype=float), requires_grad=True)
+    y = torch.as_tensor(np.asarray(targets, dtype=float))
+    log_p, log_not_p = F.logsigmoid(x), F.logsigmoid(-x)
+    log_pt = y * log_p + (1 - y) * log_not_p
+    loss = -torch.exp(gamma * (y * log_not_p + (1 - y) * log_p)) * log_pt
+    if alpha is not None:
+        loss = loss * (alpha * y + (1 - alpha) * (1 - y))
+    loss.mean().backward()
+    return x.grad.numpy()
+""", BAN),
+        "kl_divergence": ("""\
+import torch
+import torch.nn.functional as F
+
+def kl_divergence(log_q, p):
+    lq = torch.as_tensor(np.asarray(log_q, dtype=float))
+    return F.kl_div(lq, torch.as_tensor(np.asarray(p, dtype=float)), reduction="batchmean").item()
+""", BAN),
+        "smoothed_cross_entropy": ("""\
+import torch
+import torch.nn.functional as F
+
+def smoothed_cross_entropy(logits, labels, epsilon=0.1):
+    z = torch.as_tensor(np.asarray(logits, dtype=float))
+    return F.cross_entropy(z, torch.as_tensor(np.asarray(labels)), label_smoothing=epsilon).item()
+""", BAN),
+    },
     "answers": {
         "choose_pos_weight": ("""\
 def choose_pos_weight(y):
@@ -139,6 +195,13 @@ def choose_pos_weight(y):
 """, OTHER),
     },
     "ufuncs": {
+        "kl_divergence": ("""\
+from scipy.special import rel_entr
+
+def kl_divergence(log_q, p):
+    p = np.asarray(p, dtype=float)
+    return float(np.sum(rel_entr(p, np.exp(np.asarray(log_q, dtype=float)))) / p.shape[0])
+""", BAN),
         "binary_focal_loss": ("""\
 import scipy.special as sp
 
