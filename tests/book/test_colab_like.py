@@ -378,7 +378,8 @@ def test_exercise_installs_the_wheel_and_passes_in_a_fresh_environment(
     stderr = [(i, o.text) for i, o in outputs if o.output_type == "stream" and o.name == "stderr"]
     assert not stderr, f"cells wrote to stderr (nbgrader scores such a test cell 0): {stderr}"
     assert not [i for i, o in outputs if o.output_type == "error"]
-    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    graded = [c for c in nb.cells  # a written part is a markdown cell: nothing to execute
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
     assert graded and all(c.execution_count for c in graded)  # every test cell ran, and passed
     assert not _probe(python, env, work)["spec"], "lossbook was not uninstalled after the run"
 

@@ -118,3 +118,26 @@ def test_a_gradient_is_derived_by_hand(path):
             found.append(gid)
     assert found, (f"{path.parent.name}: no part whose hidden test bans autograd and checks a "
                    "hand-derived gradient against central differences and autograd")
+
+
+def test_the_coverage_table_names_real_graded_parts():
+    """The instructor page maps every main loss of every chapter to graded parts; each part it
+    names exists, graded, in the assignment it names, and every assignment appears."""
+    page = (ROOT / "book" / "for-instructors.md").read_text()
+    start = page.index("(coverage)=")
+    end = page.index("\n#", page.index("\n", start + 12))
+    rows = [line for line in page[start:end].splitlines()
+            if line.startswith("|") and not set(line) <= set("|- ")][1:]
+    assert len(rows) >= 30, f"only {len(rows)} rows in the coverage table"
+    seen = set()
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 3 and cells[2], row
+        for name, ids in re.findall(r"`(\d\d-[a-z-]+)`: ((?:`[a-z0-9_]+`(?:, )?)+)", cells[2]):
+            source = next((ROOT / "solutions" / name).glob("*.ipynb"))
+            graded = graded_cells(source)
+            for gid in re.findall(r"`([a-z0-9_]+)`", ids):
+                assert gid in graded or f"test_{gid}" in graded, f"{name} has no graded part {gid}"
+            seen.add(name)
+        assert re.search(r"`\d\d-[a-z-]+`: `", cells[2]), f"a row without a graded part: {row}"
+    assert seen == {p.parent.name for p in SOURCES}
