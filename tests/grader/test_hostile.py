@@ -6,9 +6,9 @@ from the points of the test cells that the attack leaves standing) and that the 
 graded in the same run still get theirs. A second, small class is graded with the sandbox and
 the guard turned off, to show that the attacks they stop are real.
 
-Points of 01-regression: huber_loss 3, huber_gradient 3, log_cosh_stable 4, fit_line 5,
-coverage 2, prediction_interval 4, relative_mse 2. The attacks sit in the answer cell of a part
-whose test depends on nothing later, so what an attack costs is that part's points.
+The points of 01-regression's parts are read from its source notebook (POINTS, in notebook
+order). The attacks sit in the answer cell of a part whose test depends on nothing later, so
+what an attack costs is that part's points.
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ LAST = "relative_mse"  # its test uses nothing else, and nothing uses it
 
 def pts(*tests: str) -> int:
     return sum(POINTS[f"test_{t}"] for t in tests)
+
+
+def pts_before(part: str) -> int:
+    """The points of every autograded part before ``part`` (in notebook order)."""
+    order = list(POINTS)
+    return sum(POINTS[t] for t in order[:order.index(f"test_{part}")])
 
 
 def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
@@ -213,7 +219,7 @@ CLASS: dict[str, tuple[dict[str, str], object, int]] = {
     "ignores_interrupt": (ANSWERS, _with_code_before_answer(IGNORES_INTERRUPT),
                           TOTAL - pts(LAST)),
     "kills_kernel": (ANSWERS, _with_code_before_answer(KILLS_KERNEL, "coverage"),
-                     pts("huber_loss", "huber_gradient", "log_cosh_stable", "fit_line")),
+                     pts_before("coverage")),
     "memory_bomb": (ANSWERS, _with_code_before_answer(MEMORY_BOMB), TOTAL - pts(LAST)),
     "output_bomb": (ANSWERS, _with_code_before_answer(OUTPUT_BOMB), TOTAL - pts(LAST)),
     "syntax_error": (ANSWERS, _replace(LAST, SYNTAX_ERROR), TOTAL - pts(LAST)),
