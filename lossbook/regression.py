@@ -317,7 +317,8 @@ def smooth_l1_grad(input: ArrayT, target: ArrayT, *, beta: float = 1.0, reductio
     """
     beta = check_positive("beta", beta)
     xp, r = _residual(input, target, reduction)
-    return reduce_grad(xp.sign(r) * xp.minimum(xp.abs(r) / beta, 1.0), reduction)
+    # clip before dividing: r / beta overflows for a huge residual and a tiny beta
+    return reduce_grad(xp.minimum(xp.maximum(r, -beta), beta) / beta, reduction)
 
 
 # ------------------------------------------------------------------------------------ log-cosh

@@ -193,8 +193,9 @@ def test_a_written_answer_graded_by_hand_enters_the_export(course, graded):
         nb = gb.find_submission_notebook(NB.removesuffix(".ipynb"), A, "alice")
         assert {g.name for g in nb.grades if g.needs_manual_grade} == set(written)
         for grade in nb.grades:
-            if grade.name in awarded:
+            if grade.name in awarded:  # formgrader's form: the score, and the flag cleared
                 grade.manual_score = awarded[grade.name]
+                grade.needs_manual_grade = False
         for comment in nb.comments:
             if comment.name in written:
                 comment.manual_comment = "Right loss; the justification misses the outliers."

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
+import lossbook as lb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -194,3 +196,17 @@ def test_value_and_gradient_on_each_device(case, knobs, device):
     if case.grad is not None:
         np.testing.assert_allclose(xt.grad.cpu().numpy(), case.grad(x, *rest, **knobs),
                                    rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize(("fn", "grad", "knob"), [(lb.huber, lb.huber_grad, "delta"),
+                                                   (lb.smooth_l1, lb.smooth_l1_grad, "beta")])
+def test_a_tiny_knob_and_huge_residuals_raise_no_overflow(fn, grad, knob):
+    """A residual of 1e300 beside a knob of 1e-12: the slope is clipped before anything is
+    divided (r / beta alone would overflow), so the gradient is exactly +-1 (smooth L1) or
+    +-delta (Huber), with no warning."""
+    r = np.array([1e300, -1e300, 0.0, 5e-13])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        g = grad(r, np.zeros(4), reduction="none", **{knob: 1e-12})
+        assert np.all(np.isfinite(fn(r, np.zeros(4), reduction="none", **{knob: 1e-12})))
+    scale = 1.0 if knob == "beta" else 1e-12
+    np.testing.assert_allclose(g, [scale, -scale, 0.0, 0.5 * scale], rtol=1e-12)
