@@ -114,6 +114,13 @@ def test_each_exercise_states_its_run_time_and_the_student_page_agrees():
         assert match, f"{path.relative_to(ROOT)}: no 'Runs in about N s on a laptop CPU' line"
         assert 0 < int(match.group(1)) <= 60, match.group(0)
         assert table[path.parent.name] == match.group(1), (path.parent.name, table, match.group(0))
+        # points, parts, written parts and the student's hours: the header's, in the table's row
+        head = re.search(r"Points: (\d+), in (\d+) parts \(\d+ autograded, (\d+) written.*?"
+                         r"Expect to spend about (\d+) hours", intro, re.S)
+        assert head, f"{path.relative_to(ROOT)}: the header's points line"
+        row = re.search(rf"^\| `{path.parent.name}` \|.*?\| (\d+) in (\d+) parts \| (\d+) \| "
+                        r"about \d+ s \| about (\d+) hours \|", page, re.M)
+        assert row and row.groups() == head.groups(), (path.parent.name, head.groups())
 
 
 # =============================================================================== the wheel
