@@ -18,9 +18,10 @@ For every assignment a few submissions cheat, one cheat per part (parts are inde
 
 The parts a student does not cheat on are answered honestly (and not asserted: they may use a
 cheating function of an earlier part). ``honest`` is the solutions, ``blank`` the release.
-Each assignment is graded once (all students, one ``nbgrader autograde``), and every part a cheat
-targets must score 0, honest work full marks, blank work 0. Then every feedback page is searched
-for the lines of the hidden tests.
+Each assignment is graded once, in the class that test_grading and test_feedback share
+(graded.py: all students, one ``nbgrader autograde``). Every part a cheat targets must score 0,
+honest work full marks, blank work 0. Then every feedback page is searched for the lines of the
+hidden tests.
 
 The control: the same cheats graded in a course copy whose hidden tests get a ``Ban`` that does
 nothing. There, every cheat marked ``BAN`` earns the part's full points: the zeros above come
@@ -35,22 +36,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from lossbook_grader.ban import hidden_block
 from lossbook_grader.course import (assignments, auto_points, fill_in, make_course_copy,
                                     nbgrader, solution_sources)
 
-import cases
+from graded import CASES, TRAINING, graded_course, group, scores
 
 # assignment -> student -> grade_id of the answer cell -> (code, BAN or OTHER); one module per
 # assignment in cases/ (its CHEATS, NOTEBOOK and TRAINING).
 ASSIGNMENTS = tuple(assignments())
-CASES = {name: cases.load(name) for name in ASSIGNMENTS}
 NOTEBOOKS = {name: case.NOTEBOOK for name, case in CASES.items()}
 CHEATS = {name: case.CHEATS for name, case in CASES.items()}
-# Parts that train a model: a cheating student leaves them blank unless cheating on them (time).
-TRAINING = set().union(*(case.TRAINING for case in CASES.values()))
 # Cheats that still earn points, with the reason; each is an xfail(strict=True) case below.
 HOLES: dict[tuple[str, str, str], str] = {
     # (assignment, student, part): why it still earns points. None known today; 02's
@@ -73,17 +70,6 @@ def _test_id(course: Path, name: str, answer_id: str) -> str:
     return test
 
 
-def _submissions(name: str, answers: dict[str, str]) -> dict[str, dict[str, str]]:
-    """student -> answered cells: every cheat over the honest answers, honest, blank."""
-    out = {"honest": dict(answers), "blank": {}}
-    cheap = {k: v for k, v in answers.items() if k not in TRAINING}
-    for student, parts in CHEATS[name].items():
-        missing = set(parts) - set(answers)
-        assert not missing, f"{name}: no answer cell {missing}"
-        out[student] = {**cheap, **{k: code for k, (code, _) in parts.items()}}
-    return out
-
-
 def _grade(course: Path, name: str, students: dict[str, dict[str, str]]) -> dict:
     """Autograde ``students`` in one nbgrader run; student -> test grade_id -> score."""
     nb = NOTEBOOKS[name]
@@ -92,27 +78,24 @@ def _grade(course: Path, name: str, students: dict[str, dict[str, str]]) -> dict
         fill_in(course / "exercises" / name / nb, answered,
                 course / "submitted" / student / name / nb)
     nbgrader(course, "autograde", name, "--force")
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {student: {g.name: g.score for g in
-                          gb.find_submission_notebook(nb.removesuffix(".ipynb"), name,
-                                                      student).grades}
-                for student in students}
+    return scores(course, name, nb, students)
 
 
-def _groups(prefix: str):
-    return [pytest.param(name, marks=[pytest.mark.slow,
-                                      pytest.mark.xdist_group(f"{prefix}-{name}")])
+def _groups(prefix: str | None = None):
+    """One param per assignment; its xdist group is the shared class's (prefix None) or its own."""
+    return [pytest.param(name, marks=[pytest.mark.slow, pytest.mark.xdist_group(
+                group(name) if prefix is None else f"{prefix}-{name}")])
             for name in ASSIGNMENTS]
 
 
 @pytest.fixture(scope="module")
 def graded(request, tmp_path_factory):
+    """The shared class of the assignment (graded.py): honest, blank and every cheat, with
+    feedback; student -> test grade_id -> score of the cheats' notebook."""
     name = request.param
-    course = make_course_copy(tmp_path_factory.mktemp(f"cheating-{name}"))
-    answers = solution_sources(course / "solutions" / name / NOTEBOOKS[name])
-    scores = _grade(course, name, _submissions(name, answers))
-    nbgrader(course, "generate_feedback", name, "--force")
-    return name, course, scores
+    course = graded_course(name, tmp_path_factory)
+    students = sorted(p.name for p in (course / "submitted").iterdir())
+    return name, course, scores(course, name, NOTEBOOKS[name], students)
 
 
 NO_BAN = ('Ban = type("Ban", (), {"__init__": lambda self, *a, **k: None, '
@@ -139,7 +122,7 @@ def graded_without_ban(request, tmp_path_factory):
     return name, course, _grade(course, name, students)
 
 
-GRADED = pytest.mark.parametrize("graded", _groups("cheating"), indirect=True)
+GRADED = pytest.mark.parametrize("graded", _groups(), indirect=True)
 CONTROL = pytest.mark.parametrize("graded_without_ban", _groups("cheating-control"), indirect=True)
 
 
@@ -159,7 +142,7 @@ if HOLES:  # defined only while a hole is known, so that no case is ever skipped
     @pytest.mark.parametrize("graded", [
         pytest.param(p.values[0], marks=[*p.marks, pytest.mark.xfail(strict=True, reason="; ".join(
             r for (n, _, _), r in HOLES.items() if n == p.values[0]))])
-        for p in _groups("cheating") if any(n == p.values[0] for n, _, _ in HOLES)], indirect=True)
+        for p in _groups() if any(n == p.values[0] for n, _, _ in HOLES)], indirect=True)
     def test_known_holes_score_zero(graded):
         """The cheats of HOLES still earn points: each assignment with one fails here (xfail,
         strict: the day a hole is closed, this fails until its entry leaves HOLES)."""

@@ -8,7 +8,6 @@ them; failed checks are explained in words.
 
 from __future__ import annotations
 
-import ast
 import html
 import re
 from pathlib import Path
@@ -17,28 +16,13 @@ import nbformat
 import pytest
 
 from lossbook_grader.ban import hidden_block
-from lossbook_grader.course import (assignments, fill_in, make_course_copy, nbgrader,
-                                    solution_sources)
+from lossbook_grader.course import assignments
 from lossbook_grader.feedback import HideHiddenTests, explain, visible_source
+
+from graded import graded_course, group
 
 ASSIGNMENTS = tuple(assignments())
 STUDENTS = ("honest", "wrong", "blank")
-
-
-def _wrong(source: str) -> str:
-    """A wrong answer with the same names: every function returns 0.0."""
-    code = "\n".join(line for line in source.splitlines() if "### " not in line)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return "pass"
-    out = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            out.append(f"def {node.name}(*args, **kwargs):\n    return 0.0")
-        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-            out += [f"{t.id} = 0.0" for t in node.targets]
-    return "\n".join(out) or "pass"
 
 
 def _hidden_lines(name: str, course: Path) -> set[str]:
@@ -59,22 +43,14 @@ def _hidden_lines(name: str, course: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module", params=[
-    pytest.param(name, marks=[pytest.mark.slow, pytest.mark.xdist_group(f"feedback-{name}")])
+    pytest.param(name, marks=[pytest.mark.slow, pytest.mark.xdist_group(group(name))])
     for name in ASSIGNMENTS
 ])
 def feedback(request, tmp_path_factory):
+    """The class shared with test_grading and test_cheating (graded.py), autograded and with
+    feedback; among its students ``honest``, ``wrong`` (every function returns 0.0), ``blank``."""
     name = request.param
-    course = make_course_copy(tmp_path_factory.mktemp(f"feedback-{name}"))
-    nbgrader(course, "generate_assignment", name, "--force")
-    for nb in sorted((course / "exercises" / name).glob("*.ipynb")):
-        answers = solution_sources(course / "solutions" / name / nb.name)
-        fill_in(nb, answers, course / "submitted" / "honest" / name / nb.name)
-        fill_in(nb, {k: _wrong(v) for k, v in answers.items()},
-                course / "submitted" / "wrong" / name / nb.name)
-        fill_in(nb, {}, course / "submitted" / "blank" / name / nb.name)
-    nbgrader(course, "autograde", name, "--force")
-    nbgrader(course, "generate_feedback", name, "--force")
-    return name, course
+    return name, graded_course(name, tmp_path_factory)
 
 
 def _pages(course: Path, name: str, student: str) -> list[Path]:
