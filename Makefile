@@ -45,7 +45,7 @@ system-deps:
 	@bash tools/system-deps.sh bwrap chromium postgres
 
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=30
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" lossbook grader tests
