@@ -53,6 +53,9 @@ _SCRIPT = """(function () {
     var spec = JSON.parse(fig.querySelector("script.lossbook-interactive-spec").textContent);
     var live = fig.querySelector(".lossbook-interactive-live");
     window.vegaEmbed(live, spec, {renderer: "svg", actions: false}).then(function () {
+      var svg = live.querySelector("svg");
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", spec.description || "");
       live.hidden = false;
       fig.querySelector("img.lossbook-interactive-static").hidden = true;
       fig.setAttribute("data-drawn", "live");
@@ -73,10 +76,15 @@ def _require(module: str, extra: str = "interactive") -> Any:
 
 
 def javascript_bundle() -> str:
-    """The Vega, Vega-Lite and vega-embed libraries as one script that sets ``window.vegaEmbed``
-    (vl-convert's bundle: no network, no CDN). The book's extension serves it as
-    ``_static/lossbook-vega.js``."""
-    return str(_require("vl_convert").javascript_bundle())
+    """The Vega, Vega-Lite and vega-embed libraries as one classic script that sets
+    ``window.vegaEmbed`` (vl-convert's bundle: no network, no CDN). The book's extension serves it
+    as ``_static/lossbook-vega.js``.
+
+    The bundle is wrapped in a function: its top-level names stay its own (Sphinx's doctools.js
+    declares a global ``const _`` too), and, unlike a module script, it also loads from a copy of
+    the site opened from disk (``file://``).
+    """
+    return "(function () {\n" + str(_require("vl_convert").javascript_bundle()) + "\n})();\n"
 
 
 class InteractiveFigure:
@@ -100,7 +108,7 @@ class InteractiveFigure:
         return (f'<figure class="lossbook-interactive" {MARKER}="1">'
                 f'<img class="lossbook-interactive-static" alt="{alt}" '
                 f'src="data:image/png;base64,{image}">'
-                f'<div class="lossbook-interactive-live" aria-label="{alt}" hidden></div>'
+                f'<div class="lossbook-interactive-live" hidden></div>'
                 f'<script type="application/json" class="lossbook-interactive-spec">{spec}'
                 f"</script><script>{_SCRIPT}</script></figure>")
 

@@ -39,9 +39,7 @@ def load_vega_where_needed(app, pagename, templatename, context, doctree) -> Non
     from lossbook.interactive import BUNDLE_NAME, MARKER
 
     if MARKER in (context.get("body") or ""):
-        # A module: its top-level names stay its own (Sphinx's doctools.js declares `const _` too);
-        # added inside html-page-context, it goes to this page only.
-        app.add_js_file(BUNDLE_NAME, type="module")
+        app.add_js_file(BUNDLE_NAME)  # inside html-page-context: this page only
 
 
 def write_vega_bundle(app, exception) -> None:
