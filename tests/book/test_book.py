@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 
 from test_notebooks import toc_files
 
@@ -14,6 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
 NOTEBOOK_PAGES = [p for p in toc_files() if (ROOT / f"{p}.ipynb").exists()]
+# The chapters (the "Chapters" part of _toc.yml), each with the pages of its sections.
+CHAPTERS = {
+    ch["file"]: [ch["file"]] + [s["file"] for s in ch.get("sections", [])]
+    for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
+    if part.get("caption") == "Chapters" for ch in part["chapters"]
+}
+# Sections that close a chapter rather than teach: no exercises expected there.
+CLOSING = re.compile(r"^(Key takeaways|Where next|Summary\b)", re.I)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -65,3 +74,69 @@ def test_bibliography_lists_the_cited_works(site):
     # citations in the chapters link to the bibliography entries
     chapter = (site / "book" / "01-regression.html").read_text()
     assert re.search(r'href="bibliography\.html#id\d+"', chapter)
+
+
+# ----------------------------------------------------------------------------- reader practice
+def _soup(site: Path, page: str) -> BeautifulSoup:
+    return BeautifulSoup((site / f"{page}.html").read_text(), "html.parser")
+
+
+def _exercises(soup: BeautifulSoup) -> list:
+    return soup.select("div.exercise.admonition")
+
+
+def _heading(section) -> str:
+    h = section.find(["h2"], recursive=False)
+    return h.get_text(" ", strip=True).rstrip("#").strip() if h else ""
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_every_chapter_has_exercises_each_with_a_collapsed_answer(site, chapter):
+    count = 0
+    for page in CHAPTERS[chapter]:
+        soup = _soup(site, page)
+        answers = {}
+        for sol in soup.select("div.solution.admonition"):
+            link = sol.select_one("p.admonition-title a[href^='#']")
+            assert link is not None, f"{page}: a solution that names no exercise"
+            answers.setdefault(link["href"][1:], []).append(sol)
+        for ex in _exercises(soup):
+            sols = answers.get(ex["id"], [])
+            assert len(sols) == 1, f"{page}: exercise {ex['id']} has {len(sols)} answers"
+            assert "dropdown" in sols[0]["class"], f"{page}: the answer to {ex['id']} is not collapsed"
+            assert len(sols[0].get_text(" ", strip=True).split()) >= 15, f"{page}: {ex['id']}: a bare answer"
+            count += 1
+    assert count >= 8, f"{chapter}: {count} exercises"
+
+
+def test_the_book_has_at_least_sixty_exercises(site):
+    total = sum(len(_exercises(_soup(site, p))) for pages in CHAPTERS.values() for p in pages)
+    assert total >= 60, total
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_every_teaching_section_ends_with_two_to_four_exercises(site, chapter):
+    for page in CHAPTERS[chapter]:
+        soup = _soup(site, page)
+        for section in soup.select("article section section"):
+            title = _heading(section)
+            if not title or CLOSING.match(title):
+                continue
+            n = len(_exercises(section))
+            assert 2 <= n <= 4, f"{page}: section {title!r} has {n} exercises"
+            # they close the section: no teaching subsection after the last one
+            last = _exercises(section)[-1]
+            later = [h.get_text(strip=True) for h in last.find_all_next(["h2", "h3"])
+                     if section in h.parents]
+            assert not later, f"{page}: {title!r} goes on after its exercises: {later[:2]}"
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_each_chapter_asks_the_reader_to_predict_before_running(site, chapter):
+    prompts = [a for p in CHAPTERS[chapter] for a in _soup(site, p).select("div.admonition.predict")]
+    assert len(prompts) >= 3, f"{chapter}: {len(prompts)} predict-then-run prompts"
+    for prompt in prompts:
+        text = prompt.get_text(" ", strip=True)
+        body = text.removeprefix("Predict, then run").strip()
+        assert "?" in body or re.search(r"\b(which|whether|how|predict|guess|expect)\b", body, re.I), (
+            f"{chapter}: a prompt that asks nothing: {text[:80]}")

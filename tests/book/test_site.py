@@ -308,9 +308,10 @@ def test_math_is_served_by_the_site(crawl, origin):
     assert typeset > 100
 
 
-def test_a_copy_of_the_folder_works_without_a_server(browser, built_site):
-    """Opened from disk (file://, a USB stick), a chapter still typesets its math."""
-    page = NOTEBOOK_PAGES[1]
+def test_a_copy_of_the_folder_works_without_a_server(browser, built_site, figures):
+    """Opened from disk (file://, a USB stick), a chapter still typesets its math and draws its
+    interactive figures."""
+    page = next(iter(figures))
     ctx = browser.new_context(viewport=DESKTOP)
     tab = ctx.new_page()
     requests, errors = [], []
@@ -320,6 +321,9 @@ def test_a_copy_of_the_folder_works_without_a_server(browser, built_site):
         tab.goto((built_site / f"{page}.html").as_uri(), wait_until="load")
         assert tab.evaluate(WAIT_FOR_MATH)
         typeset = tab.evaluate("document.querySelectorAll('mjx-container').length")
+        figures = tab.locator("figure.lossbook-interactive").count()
+        if figures:  # the Vega libraries load from disk too
+            tab.wait_for_function(ALL_DRAWN, timeout=20_000)
     finally:
         ctx.close()
     assert typeset > 20
@@ -386,6 +390,124 @@ def test_chapter_ends_with_takeaways_and_its_exercise(crawl, page):
     assert f"https://github.com/{REPO}/blob/{BRANCH}/{path}" in links, f"{page}: no link to {path}"
     assert f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{path}" in links, (
         f"{page}: no Colab link to {path}")
+
+
+# ----------------------------------------------------------------------------- interactive figures
+# The knobs the book promises a reader can play with: each is the label of a slider of a figure.
+KNOBS = ("learning rate", "Huber's δ", "quantile q", "focal γ", "label smoothing ε",
+         "temperature τ", "DPO β", "decision threshold")
+MARKER = "data-lossbook-interactive"
+ALL_DRAWN = """() => [...document.querySelectorAll('figure.lossbook-interactive')]
+  .every(f => f.getAttribute('data-drawn') === 'live' && f.querySelector('svg'))"""
+# Move each slider of one figure in turn to its other end and wait for the chart to redraw.
+MOVE = """async (fig) => {
+  const svg = () => fig.querySelector('.lossbook-interactive-live svg').outerHTML;
+  const settled = async (before) => {
+    for (let i = 0; i < 100; i++) {
+      await new Promise(r => requestAnimationFrame(r));
+      if (svg() !== before) return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const input of fig.querySelectorAll('input[type=range]')) {
+    const name = input.closest('.vega-bind').querySelector('.vega-bind-name').textContent.trim();
+    const before = svg(), from = input.value;
+    input.value = from === input.max ? input.min : input.max;
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+    const changed = await settled(before);
+    input.value = from;
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+    const back = await settled(svg()) || svg() === before;
+    out.push({name, from, to: input.value, changed, back});
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def figures(built_site, browser, origin) -> dict[str, dict]:
+    """page -> its interactive figures (alt text, sliders moved) and what the page requested,
+    for every page whose HTML holds one; in a context where other hosts are unreachable."""
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.route(re.compile(r"^(?!" + re.escape(origin) + r"/)"), lambda route: route.abort())
+    out = {}
+    try:
+        for page in TOC_PAGES:
+            if MARKER not in (built_site / f"{page}.html").read_text():
+                continue
+            tab = ctx.new_page()
+            report = {"requests": [], "errors": []}
+            tab.on("request", lambda r, rep=report: rep["requests"].append(r.url))
+            tab.on("pageerror", lambda e, rep=report: rep["errors"].append(str(e)))
+            tab.goto(f"{origin}/{page}.html", wait_until="load")
+            tab.wait_for_function(ALL_DRAWN, timeout=30_000)
+            report["figures"] = [
+                {"alt": fig.eval_on_selector("img.lossbook-interactive-static", "i => i.alt"),
+                 "aria": fig.eval_on_selector(".lossbook-interactive-live svg",
+                                              "s => s.getAttribute('aria-label') || ''"),
+                 "sliders": tab.evaluate(MOVE, fig)}
+                for fig in tab.query_selector_all("figure.lossbook-interactive")]
+            out[page] = report
+            tab.close()
+    finally:
+        ctx.close()
+    return out
+
+
+def test_the_book_has_interactive_figures_for_every_knob(figures):
+    found = [f for report in figures.values() for f in report["figures"]]
+    names = [s["name"] for f in found for s in f["sliders"]]
+    assert len(found) >= 8, f"{len(found)} interactive figures: {names}"
+    missing = [k for k in KNOBS if not any(k in n for n in names)]
+    assert not missing, f"no slider for {missing}; the sliders are {names}"
+
+
+def test_every_slider_redraws_its_figure_and_back(figures):
+    still = [(page, s) for page, report in figures.items() for f in report["figures"]
+             for s in f["sliders"] if not (s["changed"] and s["back"])]
+    assert not still, still[:5]
+    assert all(f["sliders"] for r in figures.values() for f in r["figures"]), "a figure without a slider"
+
+
+def test_interactive_figures_need_nothing_from_another_host(figures, origin):
+    for page, report in figures.items():
+        away = [u for u in report["requests"] if not u.startswith((origin + "/", "data:"))]
+        assert not away, f"{page}: {away[:3]}"
+        assert any(u.startswith(f"{origin}/_static/lossbook-vega.js") for u in report["requests"])
+        assert not report["errors"], f"{page}: {report['errors'][:3]}"
+
+
+def test_every_interactive_figure_has_alt_text_on_image_and_chart(figures):
+    for page, report in figures.items():
+        for f in report["figures"]:
+            assert len(f["alt"].split()) >= 15, f"{page}: alt text too short: {f['alt']!r}"
+            assert f["aria"] and f["aria"] in f["alt"], (page, f["aria"][:60], f["alt"][:60])
+
+
+def test_pages_without_a_figure_do_not_load_vega(crawl, figures, origin):
+    for page in TOC_PAGES:
+        loads = any("/_static/lossbook-vega.js" in u for u in crawl[page]["requests"])
+        assert loads == (page in figures), page
+
+
+def test_without_javascript_each_figure_is_its_static_image(browser, origin, figures):
+    """No JavaScript (or a reader of the PDF): the PNG of the chart, with its alt text."""
+    ctx = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    try:
+        for page in figures:
+            tab = ctx.new_page()
+            tab.goto(f"{origin}/{page}.html", wait_until="load")
+            shown = tab.eval_on_selector_all("figure.lossbook-interactive", """figs => figs.map(f => {
+                const img = f.querySelector('img.lossbook-interactive-static');
+                return {visible: img.getBoundingClientRect().height > 50 && !img.hidden,
+                        loaded: img.complete && img.naturalWidth > 200, alt: img.alt};
+            })""")
+            tab.close()
+            assert len(shown) == len(figures[page]["figures"])
+            assert all(s["visible"] and s["loaded"] and s["alt"] for s in shown), (page, shown)
+    finally:
+        ctx.close()
 
 
 # ----------------------------------------------------------------------------- notebook pages
