@@ -26,6 +26,8 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
+from lossbook.interactive import MARKER  # the attribute every interactive figure carries
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
@@ -396,7 +398,6 @@ def test_chapter_ends_with_takeaways_and_its_exercise(crawl, page):
 # The knobs the book promises a reader can play with: each is the label of a slider of a figure.
 KNOBS = ("learning rate", "Huber's δ", "quantile q", "focal γ", "label smoothing ε",
          "temperature τ", "DPO β", "decision threshold")
-MARKER = "data-lossbook-interactive"
 ALL_DRAWN = """() => [...document.querySelectorAll('figure.lossbook-interactive')]
   .every(f => f.getAttribute('data-drawn') === 'live' && f.querySelector('svg'))"""
 # Move each slider of one figure in turn to its other end and wait for the chart to redraw.
