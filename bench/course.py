@@ -3,7 +3,8 @@
     python bench/course.py [--out bench/results/course.json] [--skip-book] [--only PATH ...]
                            [--slowest-cells N]
 
-1. Every chapter (``book/0*.ipynb``, run from ``book/`` as Jupyter Book does) and every solution
+1. Every page of every chapter (``book/0*/*.ipynb``, each run from its own folder as Jupyter Book
+   does) and every solution
    notebook (``solutions/*/*.ipynb``, run from its own folder) is executed with nbclient in a
    fresh kernel, one after another, on the CPU (``CUDA_VISIBLE_DEVICES=""``), with the kernel
    and the timeout the book build uses (the notebook's kernelspec, ``execute.timeout`` from
@@ -53,7 +54,7 @@ BUDGET_BOOK_S = 300
 
 def course_notebooks() -> list[tuple[Path, str]]:
     """Every chapter, then every solution notebook, each with its kind."""
-    chapters = sorted((ROOT / "book").glob("0*.ipynb"))
+    chapters = sorted((ROOT / "book").glob("0*/*.ipynb"))
     solutions = sorted((ROOT / "solutions").glob("*/*.ipynb"))
     return [(p, "chapter") for p in chapters] + [(p, "solution") for p in solutions]
 

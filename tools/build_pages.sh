@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick check of a few pages while editing: the whole book is built, but only the pages named
 # are executed, and only their warnings count (the book's -W -n rules):
-#   tools/build_pages.sh book/01-regression [book/glossary ...]
+#   tools/build_pages.sh book/01-regression/2-robust-losses [book/glossary ...]
 # Output: _build/pages/<first page>/_build/html. Exit status 1 if a named page has a warning or an error.
 # `make book` (every page executed) remains the real check.
 set -euo pipefail
@@ -15,7 +15,7 @@ for page in "$@"; do page="${page%.ipynb}"; pages+=("${page%.md}"); done
 cp _config.yml "$out/_config.yml"
 {
   echo "  exclude_patterns:"
-  for nb in book/*.ipynb; do
+  for nb in $(find book -name "*.ipynb" -not -path "*/.ipynb_checkpoints/*" | sort); do
     keep=0
     for page in "${pages[@]}"; do [ "$nb" = "$page.ipynb" ] && keep=1; done
     [ $keep = 1 ] || echo "    - \"$nb\""

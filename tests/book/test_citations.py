@@ -79,8 +79,8 @@ def _text(path: Path) -> str:
     return path.read_text()
 
 
-BOOK_PAGES = sorted([*ROOT.glob("book/*.ipynb"), *ROOT.glob("book/*.md"),
-                     *ROOT.glob("book/api/*.md")])
+BOOK_PAGES = sorted(p for p in [*ROOT.glob("book/**/*.ipynb"), *ROOT.glob("book/**/*.md")]
+                    if ".ipynb_checkpoints" not in p.parts)
 OTHER_TEXTS = sorted([*ROOT.glob("lossbook/*.py"), *ROOT.glob("solutions/*/*.ipynb"),
                       ROOT / "README.md"])
 

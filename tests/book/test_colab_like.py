@@ -187,7 +187,7 @@ def test_the_wheel_ships_types_data_and_everything_the_notebooks_import(wheel):
     assert not package - files, f"missing from the wheel: {sorted(package - files)}"
     # every lossbook module and name the chapters and exercises import
     modules, names = _imported_lossbook_names(
-        [*ROOT.glob("book/*.ipynb"), *SOLUTIONS, *EXERCISES])
+        [*ROOT.glob("book/**/*.ipynb"), *SOLUTIONS, *EXERCISES])
     assert {"lossbook", "lossbook.notebook"} <= modules
     for module in modules:
         stem = module.replace(".", "/")

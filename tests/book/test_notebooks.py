@@ -12,6 +12,8 @@ import yaml
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from prose_words import MAX_WORDS, page_markdown, prose_words, toc_pages  # noqa: E402
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 ALL_NOTEBOOKS = sorted([*ROOT.glob("book/**/*.ipynb"), *SOLUTIONS,
                         *(ROOT / "exercises").glob("*/*.ipynb")])
@@ -22,11 +24,8 @@ def _ids(paths):
 
 
 def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [ch["file"] for ch in part.get("chapters", [])]
-    return files
+    """Every page of _toc.yml, chapters' section pages included, in reading order."""
+    return toc_pages()
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
@@ -59,6 +58,40 @@ def test_every_page_that_runs_code_is_an_ipynb(page):
         text = matches[0].read_text()
         assert "{code-cell}" not in text and "jupytext" not in text, (
             f"{page}.md runs code: make it an .ipynb so the Colab button works")
+
+
+@pytest.mark.parametrize("page", toc_files())
+def test_no_page_is_longer_than_a_sitting(page):
+    """Readable length: at most about 3,500 words of prose a page (tools/prose_words.py)."""
+    words = prose_words(page_markdown(page))
+    assert words <= MAX_WORDS, f"{page}: {words} words of prose; split it (the limit is {MAX_WORDS})"
+
+
+def test_prose_words_counts_prose_only():
+    text = """# A title
+
+Two words, and $x^2 + y$ math, `code`, a {term}`glossary entry <loss>` and [a link](x.md).
+
+```python
+print("not prose at all")
+```
+
+$$
+a = b + c
+$$
+
+```{exercise} An exercise title
+:label: c00-ex-count
+
+Answer this question.
+```
+"""
+    # "A title" (2); "Two words and math a glossary entry and a link" (10: not the formula, the
+    # code or the link's target); "Answer this question" (3: the body of the exercise, not its
+    # fence line or its :label: option); nothing from the code block or the display math.
+    assert prose_words(text) == 2 + 10 + 3
+    assert prose_words("```python\nx = 1\n```") == 0
+    assert prose_words("one two three") == 3
 
 
 def _execute(path: Path) -> nbformat.NotebookNode:

@@ -70,9 +70,12 @@ def toc_pages() -> list[str]:
 TOC_PAGES = toc_pages()
 PAGES = TOC_PAGES + ["genindex", "search"]
 NOTEBOOK_PAGES = [p for p in TOC_PAGES if (ROOT / f"{p}.ipynb").exists()]
-# The pages of the "Chapters" part: each (but chapter 0) has an exercise; appendix pages do not.
-CHAPTER_PAGES = [ch["file"] for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
-                 if part.get("caption") == "Chapters" for ch in part["chapters"]]
+# The chapters (the "Chapters" part of _toc.yml): landing page -> its pages, landing page first.
+# Each chapter (but chapter 0) has a graded exercise; appendix pages do not.
+CHAPTERS = {ch["file"]: [ch["file"]] + [sec["file"] for sec in ch.get("sections", [])]
+            for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
+            if part.get("caption") == "Chapters" for ch in part["chapters"]}
+CHAPTER_PAGES = [p for pages in CHAPTERS.values() for p in pages]
 # Pages that must show typeset math (a check that the math check itself finds math).
 MATH_PAGES = NOTEBOOK_PAGES + ["book/api/regression", "book/api/classification", "book/glossary"]
 
@@ -370,28 +373,60 @@ def test_the_index_is_built_and_linked(crawl):
 
 
 def test_chapters_link_to_the_api_reference_and_glossary(crawl):
-    for page in NOTEBOOK_PAGES:
-        links = crawl[page]["links"]
-        assert any("/book/glossary.html#term-" in h for h in links), f"{page}: no glossary term"
-    for page in NOTEBOOK_PAGES[1:]:
-        links = crawl[page]["links"]
+    """Every notebook page links to the glossary; every chapter after the first, and every
+    appendix notebook, links to the API reference."""
+    groups = [pages for pages in CHAPTERS.values()]
+    groups += [[p] for p in NOTEBOOK_PAGES if p not in CHAPTER_PAGES]
+    for pages in groups:
+        links = [h for p in pages for h in crawl[p]["links"]]
+        assert any("/book/glossary.html#term-" in h for h in links), f"{pages[0]}: no glossary term"
+        if pages is groups[0]:
+            continue
         assert any(re.search(r"/book/api/\w+\.html#lossbook\.", h) for h in links), (
-            f"{page}: no link to the API reference")
+            f"{pages[0]}: no link to the API reference")
+    for page in NOTEBOOK_PAGES:
+        assert any("/book/glossary.html#term-" in h for h in crawl[page]["links"]), (
+            f"{page}: no glossary term")
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_chapter_ends_with_takeaways_and_its_exercise(crawl, page):
-    assert "key-takeaways" in crawl[page]["ids"], f"{page}: no Key takeaways section"
-    if page == NOTEBOOK_PAGES[0] or page not in CHAPTER_PAGES:
-        return  # chapter 0 and the appendix pages have no exercise
-    assignment = Path(page).name
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_chapter_ends_with_takeaways_and_its_exercise(crawl, chapter):
+    last = CHAPTERS[chapter][-1]
+    assert "key-takeaways" in crawl[last]["ids"], f"{last}: no Key takeaways section"
+    if chapter == next(iter(CHAPTERS)):
+        return  # chapter 0 has no graded exercise
+    assignment = Path(chapter).name
     exercises = sorted((ROOT / "exercises" / assignment).glob("*.ipynb"))
     assert len(exercises) == 1, f"expected one notebook in exercises/{assignment}, found {exercises}"
     path = exercises[0].relative_to(ROOT).as_posix()
-    links = crawl[page]["links"]
-    assert f"https://github.com/{REPO}/blob/{BRANCH}/{path}" in links, f"{page}: no link to {path}"
-    assert f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{path}" in links, (
-        f"{page}: no Colab link to {path}")
+    for page in (chapter, last):  # where a reader starts, and where the chapter ends
+        links = crawl[page]["links"]
+        assert f"https://github.com/{REPO}/blob/{BRANCH}/{path}" in links, f"{page}: no link to {path}"
+        assert f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{path}" in links, (
+            f"{page}: no Colab link to {path}")
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_an_old_link_into_a_chapter_opens_the_page_that_now_holds_it(context, origin, built_site,
+                                                                    chapter):
+    """A bookmark into the one-page chapter of before (``01-regression.html#huber-loss``) lands
+    on the section page that holds that anchor, scrolled to it; the chapter's own URL stays on
+    the landing page."""
+    old = json.loads((ROOT / "tests" / "book" / "data" / "old_anchors.json").read_text())[chapter]
+    landing = (built_site / f"{chapter}.html").read_text()
+    old = [a for a in old if f'id="{a}"' not in landing]  # those the landing page kept stay there
+    tab = context.new_page()
+    try:
+        tab.goto(f"{origin}/{chapter}.html", wait_until="load")
+        assert tab.url == f"{origin}/{chapter}.html"
+        for anchor in (old[0], old[len(old) // 2], old[-1]):
+            tab.goto(f"{origin}/{chapter}.html#{anchor}", wait_until="load")
+            tab.wait_for_url(re.compile(re.escape(f"{origin}/{chapter}/") + r".+\.html#" + re.escape(anchor)))
+            page = urlsplit(tab.url).path.lstrip("/").removesuffix(".html")
+            assert page in CHAPTERS[chapter][1:], tab.url
+            assert tab.evaluate("(id) => !!document.getElementById(id)", anchor), (anchor, tab.url)
+    finally:
+        tab.close()
 
 
 # ----------------------------------------------------------------------------- interactive figures
@@ -547,7 +582,7 @@ def search(context, origin: str, query: str) -> tuple[list[str], str]:
                                              ("focal", "book/02-classification")])
 def test_search_finds(context, origin, query, page):
     hits, summary = search(context, origin, query)
-    assert any(f"/{page}.html" in h for h in hits), f"{query!r}: {summary}; hits {hits[:5]}"
+    assert any(f"/{page}/" in h for h in hits), f"{query!r}: {summary}; hits {hits[:5]}"
 
 
 def test_search_reports_a_term_that_is_not_in_the_book(context, origin):
