@@ -33,9 +33,9 @@ $(STAMP): requirements.txt pyproject.toml grader/pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . -e grader
 	touch $(STAMP)
 
+# tools/build_book.py: every page executed fresh (several at a time), then jupyter-book -W -n.
 book: $(STAMP)
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BIN)/python tools/build_book.py
 	@echo "The book is in _build/html/index.html"
 
 # bubblewrap (the grading sandbox), chromium (the browser tests) and the PostgreSQL server (the
