@@ -26,10 +26,14 @@ STATIC = Path(__file__).resolve().parent / "static"
 LANDING = re.compile(r"^book/\d\d-[^/]+$")
 FORWARD = """(function () {{
   var pages = {pages};
-  var anchor = decodeURIComponent(window.location.hash.slice(1));
-  if (anchor && Object.prototype.hasOwnProperty.call(pages, anchor)) {{
-    window.location.replace(pages[anchor] + "#" + encodeURIComponent(anchor));
+  function forward() {{
+    var anchor = decodeURIComponent(window.location.hash.slice(1));
+    if (anchor && Object.prototype.hasOwnProperty.call(pages, anchor)) {{
+      window.location.replace(pages[anchor] + "#" + encodeURIComponent(anchor));
+    }}
   }}
+  forward();
+  window.addEventListener("hashchange", forward);
 }})();"""
 
 
