@@ -35,21 +35,12 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from toc import ROOT, toc_pages
 
 
 def toc_notebooks() -> list[Path]:
     """The notebook pages of _toc.yml, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                yield entry["file"]
-            yield from walk(entry.get("sections"))
-
-    pages = [toc["root"]] + [p for part in toc.get("parts", []) for p in walk(part.get("chapters"))]
-    return [ROOT / f"{p}.ipynb" for p in pages if (ROOT / f"{p}.ipynb").exists()]
+    return [ROOT / f"{p}.ipynb" for p in toc_pages() if (ROOT / f"{p}.ipynb").exists()]
 
 
 def execute(path: str, timeout: int) -> tuple[str, str | None, float, str | None]:

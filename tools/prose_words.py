@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-import yaml
+
+from toc import toc_pages  # noqa: F401 (also for the tests that import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_WORDS = 3500  # "at most about 3,500 words of prose" per page
@@ -60,18 +61,6 @@ def page_markdown(page: str) -> str:
         return path.read_text()
     nb = nbformat.read(path, as_version=4)
     return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-
-
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                yield entry["file"]
-            yield from walk(entry.get("sections"))
-
-    return [toc["root"]] + [p for part in toc.get("parts", []) for p in walk(part.get("chapters"))]
 
 
 def main(argv: list[str]) -> int:

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
+from notebook_files import write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "course.py"
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.xdist_group("course-bench")
 
 MACHINE_KEYS = {"cpu", "cores", "ram_gib", "python", "torch", "platform", "date"}
 TOP_KEYS = {"machine", "notebooks", "book_build_seconds", "budget_notebook_s", "budget_book_s"}
-
-
-def write_notebook(path: Path, *sources: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 def run_bench(tmp_path: Path, *notebooks: Path) -> tuple[subprocess.CompletedProcess, dict]:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,6 +30,9 @@ from playwright.sync_api import sync_playwright
 from lossbook.interactive import MARKER  # the attribute every interactive figure carries
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from toc import toc_pages  # noqa: E402 (every page of _toc.yml, in reading order)
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
 BRANCH = CONFIG["repository"]["branch"]
@@ -49,22 +53,6 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
-
-
-def toc_pages() -> list[str]:
-    """Every page of _toc.yml, sections included, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                yield entry["file"]
-            yield from walk(entry.get("sections"))
-
-    pages = [toc["root"]]
-    for part in toc.get("parts", []):
-        pages += list(walk(part.get("chapters")))
-    return pages
 
 
 TOC_PAGES = toc_pages()

@@ -18,25 +18,17 @@ from jupyter_cache import get_cache
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import build_book  # noqa: E402
-
-
-def _notebook(path: Path, *sources: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
+from notebook_files import write_notebook  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("build-book")
-    good = _notebook(tmp / "good.ipynb", "x = 6 * 7", "print(x)")
-    bad = _notebook(tmp / "bad.ipynb", "raise ValueError('a page that fails')")
+    good = write_notebook(tmp / "good.ipynb", "x = 6 * 7", "print(x)")
+    bad = write_notebook(tmp / "bad.ipynb", "raise ValueError('a page that fails')")
     (tmp / "sub" / "data.txt").parent.mkdir()
     (tmp / "sub" / "data.txt").write_text("beside the notebook")
-    local = _notebook(tmp / "sub" / "local.ipynb", "print(open('data.txt').read())")
+    local = write_notebook(tmp / "sub" / "local.ipynb", "print(open('data.txt').read())")
     cache_path = tmp / "_build" / ".jupyter_cache"
     # An entry from an "earlier build" in which `bad` still worked (say, before an edit to
     # lossbook broke it): the same text, with an output. It must not survive into this build.
