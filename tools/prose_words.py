@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from toc import toc_pages  # noqa: F401 (also for the tests that import it from here)
+from toc import toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_WORDS = 3500  # "at most about 3,500 words of prose" per page

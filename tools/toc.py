@@ -20,3 +20,12 @@ def toc_pages(root: Path = ROOT) -> list[str]:
             yield from walk(entry.get("sections"))
 
     return [toc["root"]] + [p for part in toc.get("parts", []) for p in walk(part.get("chapters"))]
+
+
+def chapters(root: Path = ROOT) -> dict[str, list[str]]:
+    """The chapters (the "Chapters" part of _toc.yml): landing page -> its pages in reading
+    order, the landing page first."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    return {ch["file"]: [ch["file"]] + [sec["file"] for sec in ch.get("sections", [])]
+            for part in toc.get("parts", []) if part.get("caption") == "Chapters"
+            for ch in part["chapters"]}

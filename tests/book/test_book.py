@@ -11,17 +11,14 @@ import yaml
 from bs4 import BeautifulSoup
 
 from test_notebooks import toc_files
+from toc import chapters  # tools/ is on sys.path (test_notebooks)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
 NOTEBOOK_PAGES = [p for p in toc_files() if (ROOT / f"{p}.ipynb").exists()]
 # The chapters (the "Chapters" part of _toc.yml), each with the pages of its sections.
-CHAPTERS = {
-    ch["file"]: [ch["file"]] + [s["file"] for s in ch.get("sections", [])]
-    for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
-    if part.get("caption") == "Chapters" for ch in part["chapters"]
-}
+CHAPTERS = chapters()
 # Sections that close a chapter rather than teach: no exercises expected there.
 CLOSING = re.compile(r"^(Key takeaways|Where next|Summary\b)", re.I)
 # Every anchor of the chapters when each was one page (before the split into section pages),

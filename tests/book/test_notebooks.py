@@ -13,7 +13,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from prose_words import MAX_WORDS, page_markdown, prose_words, toc_pages  # noqa: E402
+from prose_words import MAX_WORDS, page_markdown, prose_words  # noqa: E402
+from toc import toc_pages as toc_files  # noqa: E402 (every page of _toc.yml, sections included)
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 ALL_NOTEBOOKS = sorted([*ROOT.glob("book/**/*.ipynb"), *SOLUTIONS,
                         *(ROOT / "exercises").glob("*/*.ipynb")])
@@ -21,11 +22,6 @@ ALL_NOTEBOOKS = sorted([*ROOT.glob("book/**/*.ipynb"), *SOLUTIONS,
 
 def _ids(paths):
     return [str(p.relative_to(ROOT)) for p in paths]
-
-
-def toc_files() -> list[str]:
-    """Every page of _toc.yml, chapters' section pages included, in reading order."""
-    return toc_pages()
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))

@@ -31,7 +31,8 @@ from lossbook.interactive import MARKER  # the attribute every interactive figur
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from toc import toc_pages  # noqa: E402 (every page of _toc.yml, in reading order)
+from toc import chapters, toc_pages  # noqa: E402 (the pages of _toc.yml, in reading order)
+from test_book import OLD_ANCHORS  # noqa: E402 (the anchors of the one-page chapters)
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
@@ -60,9 +61,7 @@ PAGES = TOC_PAGES + ["genindex", "search"]
 NOTEBOOK_PAGES = [p for p in TOC_PAGES if (ROOT / f"{p}.ipynb").exists()]
 # The chapters (the "Chapters" part of _toc.yml): landing page -> its pages, landing page first.
 # Each chapter (but chapter 0) has a graded exercise; appendix pages do not.
-CHAPTERS = {ch["file"]: [ch["file"]] + [sec["file"] for sec in ch.get("sections", [])]
-            for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
-            if part.get("caption") == "Chapters" for ch in part["chapters"]}
+CHAPTERS = chapters()
 CHAPTER_PAGES = [p for pages in CHAPTERS.values() for p in pages]
 # Pages that must show typeset math (a check that the math check itself finds math).
 MATH_PAGES = NOTEBOOK_PAGES + ["book/api/regression", "book/api/classification", "book/glossary"]
@@ -400,7 +399,7 @@ def test_an_old_link_into_a_chapter_opens_the_page_that_now_holds_it(context, or
     """A bookmark into the one-page chapter of before (``01-regression.html#huber-loss``) lands
     on the section page that holds that anchor, scrolled to it; the chapter's own URL stays on
     the landing page."""
-    old = json.loads((ROOT / "tests" / "book" / "data" / "old_anchors.json").read_text())[chapter]
+    old = OLD_ANCHORS[chapter]
     landing = (built_site / f"{chapter}.html").read_text()
     old = [a for a in old if f'id="{a}"' not in landing]  # those the landing page kept stay there
 
